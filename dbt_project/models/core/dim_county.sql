@@ -1,0 +1,23 @@
+with
+
+counties as (
+
+    select * from {{ ref('ref_counties') }}
+
+),
+
+final as (
+
+    select
+        county_code,
+        county_name,
+        kind as county_kind,
+        coalesce(parent_code, county_code) as parent_code,
+        county_code = '{{ var("city_code", "411400") }}' as is_city,
+        sort_order
+
+    from counties
+
+)
+
+select * from final

@@ -1,0 +1,57 @@
+"""The one configuration module: paths, schemas, roles and connection ids.
+
+Everything that differs between a laptop and a deployment comes from the
+environment (see ``.env.example``); everything else is a constant here.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+STATE_DIR = Path(os.environ.get("SQW_STATE_DIR", PROJECT_ROOT / ".local"))
+PGDATA = STATE_DIR / "pgdata"
+SECRETS_DIR = STATE_DIR / "secrets"
+LANDING_DIR = Path(os.environ.get("SQW_LANDING_DIR", STATE_DIR / "landing"))
+QUARANTINE_DIR = STATE_DIR / "quarantine"
+REPORTS_DIR = STATE_DIR / "reports"
+AIRFLOW_HOME = STATE_DIR / "airflow"
+
+CONTRACTS_DIR = PROJECT_ROOT / "include" / "contracts"
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+REFERENCE_DIR = DBT_PROJECT_DIR / "seeds"  # reference facts, also loaded by `dbt seed`
+GX_ROOT_DIR = PROJECT_ROOT / "expectations"
+RULES_DIR = GX_ROOT_DIR / "rules"
+
+# Airflow connection id of the warehouse; AIRFLOW_CONN_SQW_WAREHOUSE configures it.
+WAREHOUSE_CONN_ID = "sqw_warehouse"
+WAREHOUSE_URL_ENV = "SQW_WAREHOUSE_URL"
+DATABASE = "shangqiu"
+
+# Schemas. dbt builds staging/core/candidate; BI users only ever see `marts`.
+SCHEMA_RAW = "raw"
+SCHEMA_OPS = "ops"  # loads, lineage, findings, publications
+SCHEMA_STAGING = "staging"
+SCHEMA_CORE = "core"  # dimensions and facts
+SCHEMA_CANDIDATE = "candidate"  # marts awaiting the gate
+SCHEMA_GATE = "gate"  # month-scoped relations that GX validates
+SCHEMA_PUBLISHED = "marts"
+SCHEMA_DQ = "dq"  # validation history for auditors
+
+# Login roles. Their passwords live in SECRETS_DIR (or the environment), never in git.
+ROLE_ADMIN = "sqw_admin"
+ROLE_LOADER = "sqw_loader"
+ROLE_TRANSFORMER = "sqw_transformer"
+ROLE_BI = "sqw_bi"
+ROLE_AUDITOR = "sqw_auditor"
+ROLES = {
+    "admin": ROLE_ADMIN,
+    "loader": ROLE_LOADER,
+    "transformer": ROLE_TRANSFORMER,
+    "bi": ROLE_BI,
+    "auditor": ROLE_AUDITOR,
+}
+
+YEAR = 2021
+CITY_CODE = "411400"

@@ -1,0 +1,123 @@
+"""Feed contracts: the YAML files in ``include/contracts`` read into typed objects.
+
+A contract says which department sends the feed, how its files are named, which
+sheets they hold, and for every canonical column the Chinese headers that
+departments print for it (with the unit the values are in). Raw tables are
+derived from the contract, so adding a department means adding a contract.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from include import config
+
+COLUMN_TYPES = {"text", "county", "resident_id", "enum", "date", "month", "count", "amount", "rate", "rank", "number"}
+NUMERIC_TYPES = {"count", "amount", "rate", "rank", "number"}
+LINEAGE_COLUMNS = ("_load_id", "_feed_month", "_version", "_sheet", "_row_number")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    required: bool
+    aliases: dict[str, str | None]  # header as printed -> unit of its values (None: no unit)
+    values: tuple[str, ...] = ()
+
+    def raw_columns(self) -> list[str]:
+        """The raw-table columns this canonical column becomes."""
+        if self.type == "county":
+            return [f"{self.name}_code", f"{self.name}_as_written"]
+        if self.type == "resident_id":
+            return [f"{self.name}_key", f"{self.name}_birth_year", f"{self.name}_sex", f"{self.name}_region"]
+        if self.type == "amount":
+            return [self.name, f"{self.name}__unit"]
+        return [self.name]
+
+
+@dataclass(frozen=True)
+class Section:
+    """One sheet of a feed (detail or control totals) and the raw table it loads into."""
+
+    role: str  # 'detail' or 'control_totals'
+    sheet: str
+    table: str
+    columns: tuple[Column, ...]
+
+    def raw_columns(self) -> list[str]:
+        return [name for column in self.columns for name in column.raw_columns()] + list(LINEAGE_COLUMNS)
+
+
+@dataclass(frozen=True)
+class Contract:
+    feed: str
+    name_zh: str
+    department: str
+    department_zh: str
+    grain: str
+    deadline_day: int
+    file_pattern: re.Pattern[str]
+    month_column: str | None
+    sections: tuple[Section, ...] = field(default=())
+
+    def section(self, role: str) -> Section:
+        return next(section for section in self.sections if section.role == role)
+
+    def match(self, file_name: str) -> tuple[int, int] | None:
+        """(year, month) named by a file name, or None if the name is not this feed's."""
+        found = self.file_pattern.match(file_name)
+        if not found:
+            return None
+        return int(found["year"]), int(found["month"])
+
+
+def _column(name: str, spec: dict) -> Column:  # type: ignore[type-arg]
+    if spec["type"] not in COLUMN_TYPES:
+        raise ValueError(f"column {name}: unknown type {spec['type']!r}")
+    aliases = spec["aliases"]
+    mapping = dict(aliases) if isinstance(aliases, dict) else {alias: None for alias in aliases}
+    return Column(
+        name=name,
+        type=spec["type"],
+        required=bool(spec.get("required", False)),
+        aliases=mapping,
+        values=tuple(spec.get("values", ())),
+    )
+
+
+def parse(path: Path) -> Contract:
+    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    sections = tuple(
+        Section(
+            role=role,
+            sheet=spec[role]["sheet"],
+            table=spec[role]["table"],
+            columns=tuple(_column(name, col) for name, col in spec[role]["columns"].items()),
+        )
+        for role in ("detail", "control_totals")
+        if role in spec
+    )
+    return Contract(
+        feed=spec["feed"],
+        name_zh=spec["name_zh"],
+        department=spec["department"],
+        department_zh=spec["department_zh"],
+        grain=spec["grain"],
+        deadline_day=int(spec["deadline_day"]),
+        file_pattern=re.compile(spec["file_pattern"]),
+        month_column=spec.get("month_column"),
+        sections=sections,
+    )
+
+
+@cache
+def contracts() -> dict[str, Contract]:
+    """Every contract in the contracts folder, by feed name."""
+    found = [parse(path) for path in sorted(config.CONTRACTS_DIR.glob("*.yml"))]
+    return {contract.feed: contract for contract in found}

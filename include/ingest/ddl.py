@@ -1,0 +1,44 @@
+"""Raw tables and their ``_current`` views, derived from the feed contracts.
+
+Run as the loader role. Idempotent: a contract that gains a column gains it in
+raw too (``add column if not exists``); nothing is ever dropped here.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from psycopg import Connection, sql
+
+from include import config
+from include.ingest.contract import Section, contracts
+
+LINEAGE_TYPES = {"_load_id": "bigint not null", "_feed_month": "date not null", "_version": "integer not null",
+                 "_sheet": "text", "_row_number": "integer"}
+
+
+def _ensure_table(conn: Connection, section: Section) -> None:
+    table = sql.Identifier(config.SCHEMA_RAW, section.table)
+    conn.execute(sql.SQL("create table if not exists {} (_load_id bigint not null)").format(table))
+    for name in section.raw_columns():
+        kind = LINEAGE_TYPES.get(name, "text")
+        conn.execute(
+            sql.SQL("alter table {} add column if not exists {} {}").format(table, sql.Identifier(name), sql.SQL(kind))
+        )
+    conn.execute(
+        sql.SQL("create index if not exists {} on {} (_load_id)").format(sql.Identifier(section.table + "_by_load"), table)
+    )
+    conn.execute(
+        sql.SQL(
+            "create or replace view {} as select * from {} where _load_id in "
+            "(select load_id from ops.loads where is_current)"
+        ).format(sql.Identifier(config.SCHEMA_RAW, section.table + "_current"), table)
+    )
+
+
+def ensure_raw_schema(conn: Connection) -> None:
+    """Create ops bookkeeping tables, then every contract's raw tables and views."""
+    conn.execute(resources.files("include.ingest").joinpath("schema.sql").read_text(encoding="utf-8"))
+    for contract in contracts().values():
+        for section in contract.sections:
+            _ensure_table(conn, section)

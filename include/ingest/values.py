@@ -1,0 +1,131 @@
+"""Cell values as departments write them, turned into canonical text.
+
+Each parser returns the canonical text or raises ``ValueError`` with what was
+expected; the caller turns that into a finding with the file, sheet, row and
+column. Canonical forms: numbers as plain decimals, dates as ISO dates, months
+as the first day of the month, rates as percent numbers ("24.41").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from decimal import Decimal, InvalidOperation
+
+ZERO_MARKS = {"", "—", "-", "－", "–", "——", "/", "无"}
+UNIT_FACTORS = {"元": Decimal(1), "万元": Decimal(10_000), "亿元": Decimal(100_000_000)}
+_UNIT_SUFFIX = re.compile(r"^(?P<number>.*?)(?P<unit>亿元|万元|元)$")
+_MONTH = re.compile(r"^(?P<year>\d{4})\s*(?:年|-|/|\.)?\s*(?P<month>\d{1,2})\s*月?(?:份)?$")
+_DATE = re.compile(r"^(?P<year>\d{4})\s*(?:年|-|/|\.)\s*(?P<month>\d{1,2})\s*(?:月|-|/|\.)\s*(?P<day>\d{1,2})\s*日?$")
+
+
+def cell_text(value: object) -> str:
+    """A cell as text: integral floats without '.0', dates as ISO, full-width folded."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return unicodedata.normalize("NFKC", str(value)).strip()
+
+
+def _decimal(text: str, expected: str) -> Decimal:
+    cleaned = text.replace(",", "").replace(" ", "")
+    try:
+        number = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValueError(expected) from None
+    if not number.is_finite():
+        raise ValueError(expected)
+    return number
+
+
+def _plain(number: Decimal) -> str:
+    text = format(number.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+def parse_number(text: str) -> str:
+    """A plain number: thousands separators allowed, a dash or blank means zero."""
+    if text in ZERO_MARKS:
+        return "0"
+    return _plain(_decimal(text, "a number"))
+
+
+def parse_count(text: str) -> str:
+    """A whole, non-negative count."""
+    if text in ZERO_MARKS:
+        return "0"
+    number = _decimal(text, "a whole number")
+    if number != number.to_integral_value() or number < 0:
+        raise ValueError("a whole, non-negative number")
+    return _plain(number)
+
+
+def parse_amount(text: str, unit: str | None) -> tuple[str, str]:
+    """An amount and its unit; a unit written in the cell ("3.5万元") wins over the header's."""
+    if text in ZERO_MARKS:
+        return "0", unit or "元"
+    suffix = _UNIT_SUFFIX.match(text.replace(" ", ""))
+    if suffix:
+        text, unit = suffix["number"], suffix["unit"]
+    return _plain(_decimal(text, "an amount in 元, 万元 or 亿元")), unit or "元"
+
+
+def parse_rate(text: str) -> str:
+    """A rate as a percent number: '24.41%' -> '24.41'; a bare fraction 0.2441 -> '24.41'."""
+    if text in ZERO_MARKS:
+        return "0"
+    if text.endswith("%"):
+        return _plain(_decimal(text[:-1], "a percentage such as 24.41%"))
+    number = _decimal(text, "a percentage such as 24.41%")
+    return _plain(number * 100 if abs(number) <= 1 else number)
+
+
+def parse_rank(text: str) -> str:
+    """A rank: a positive whole number; blank for the city row."""
+    if text == "":
+        return ""
+    number = _decimal(text, "a rank (1, 2, ...)")
+    if number != number.to_integral_value() or number < 1:
+        raise ValueError("a rank (1, 2, ...)")
+    return _plain(number)
+
+
+def parse_date(text: str) -> str:
+    if found := _DATE.match(text):
+        try:
+            return dt.date(int(found["year"]), int(found["month"]), int(found["day"])).isoformat()
+        except ValueError:
+            pass
+    try:
+        return dt.date.fromisoformat(text[:10]).isoformat()
+    except ValueError:
+        raise ValueError("a date such as 2021-12-31") from None
+
+
+def parse_month(text: str) -> str:
+    """A month as its first day: '2021-12', '2021年12月', '202112' or a date."""
+    compact = text.replace(" ", "")
+    if re.fullmatch(r"\d{6}", compact):
+        compact = f"{compact[:4]}-{compact[4:]}"
+    if found := _MONTH.match(compact):
+        month = int(found["month"])
+        if 1 <= month <= 12:
+            return dt.date(int(found["year"]), month, 1).isoformat()
+    try:
+        return parse_date(compact)[:8] + "01"
+    except ValueError:
+        raise ValueError("a month such as 2021-12 or 2021年12月") from None
+
+
+def parse_enum(text: str, allowed: tuple[str, ...]) -> str:
+    if text not in allowed:
+        raise ValueError("one of " + " / ".join(allowed))
+    return text

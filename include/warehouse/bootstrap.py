@@ -1,0 +1,96 @@
+"""Create the warehouse database, its roles, schemas and grants. Idempotent.
+
+| role        | may                                                              |
+|-------------|------------------------------------------------------------------|
+| loader      | write ``raw`` and ``ops`` (loads, lineage, findings)              |
+| transformer | read ``raw``/``ops``; build staging, core, candidate; publish     |
+| bi          | read ``marts`` only                                              |
+| auditor     | read ``marts``, ``dq`` (check history) and ``ops`` (lineage)       |
+"""
+
+from __future__ import annotations
+
+from psycopg import sql
+
+from include import config
+from include.warehouse.connection import Server, role_password
+
+OWNERS = {
+    config.SCHEMA_RAW: config.ROLE_LOADER,
+    config.SCHEMA_OPS: config.ROLE_LOADER,
+    config.SCHEMA_STAGING: config.ROLE_TRANSFORMER,
+    config.SCHEMA_CORE: config.ROLE_TRANSFORMER,
+    config.SCHEMA_CANDIDATE: config.ROLE_TRANSFORMER,
+    config.SCHEMA_GATE: config.ROLE_TRANSFORMER,
+    config.SCHEMA_PUBLISHED: config.ROLE_TRANSFORMER,
+    config.SCHEMA_DQ: config.ROLE_TRANSFORMER,
+}
+READERS = {
+    config.SCHEMA_RAW: [config.ROLE_TRANSFORMER],
+    config.SCHEMA_OPS: [config.ROLE_TRANSFORMER, config.ROLE_AUDITOR],
+    config.SCHEMA_PUBLISHED: [config.ROLE_BI, config.ROLE_AUDITOR],
+    config.SCHEMA_DQ: [config.ROLE_AUDITOR],
+}
+
+
+def ensure_database(server: Server) -> None:
+    """Create the warehouse database when the server is ours and it is missing."""
+    import psycopg  # noqa: PLC0415
+
+    if not server.embedded:
+        return
+    maintenance = server.url("admin").rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(maintenance, autocommit=True) as conn:
+        exists = conn.execute("select 1 from pg_database where datname = %s", [server.database]).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("create database {} encoding 'UTF8'").format(sql.Identifier(server.database)))
+
+
+def ensure_roles_and_schemas(server: Server) -> None:
+    """Create login roles (with their passwords), schemas, ownership and grants."""
+    import psycopg  # noqa: PLC0415
+
+    with psycopg.connect(server.url("admin"), autocommit=True) as conn:
+        for key, role in config.ROLES.items():
+            if key == "admin":
+                continue
+            ident = sql.Identifier(role)
+            exists = conn.execute("select 1 from pg_roles where rolname = %s", [role]).fetchone()
+            verb = sql.SQL("alter") if exists else sql.SQL("create")
+            conn.execute(
+                sql.SQL("{} role {} login password {}").format(verb, ident, sql.Literal(role_password(key)))
+            )
+        db = sql.Identifier(server.database)
+        conn.execute(sql.SQL("revoke all on database {} from public").format(db))
+        conn.execute(sql.SQL("revoke create on schema public from public"))
+        for key, role in config.ROLES.items():
+            if key != "admin":
+                conn.execute(sql.SQL("grant connect on database {} to {}").format(db, sql.Identifier(role)))
+        conn.execute(
+            sql.SQL("grant create on database {} to {}").format(db, sql.Identifier(config.ROLE_TRANSFORMER))
+        )
+        for schema, owner in OWNERS.items():
+            conn.execute(
+                sql.SQL("create schema if not exists {} authorization {}").format(
+                    sql.Identifier(schema), sql.Identifier(owner)
+                )
+            )
+            conn.execute(
+                sql.SQL("alter schema {} owner to {}").format(sql.Identifier(schema), sql.Identifier(owner))
+            )
+        for schema, readers in READERS.items():
+            owner = sql.Identifier(OWNERS[schema])
+            for reader in readers:
+                args = {"s": sql.Identifier(schema), "r": sql.Identifier(reader), "o": owner}
+                conn.execute(sql.SQL("grant usage on schema {s} to {r}").format(**args))
+                conn.execute(sql.SQL("grant select on all tables in schema {s} to {r}").format(**args))
+                conn.execute(
+                    sql.SQL(
+                        "alter default privileges for role {o} in schema {s} grant select on tables to {r}"
+                    ).format(**args)
+                )
+
+
+def bootstrap(server: Server) -> None:
+    ensure_database(server)
+    ensure_roles_and_schemas(server)

@@ -1,0 +1,99 @@
+"""Where the warehouse is, and how each role connects to it.
+
+Order of precedence:
+1. ``SQW_WAREHOUSE_URL`` (an admin URL of a real server), or
+2. the Airflow connection ``sqw_warehouse`` given as ``AIRFLOW_CONN_SQW_WAREHOUSE``;
+3. otherwise the embedded server under ``.local/``, started on demand.
+
+Each project role (loader, transformer, bi, auditor) logs in with its own
+password, taken from ``SQW_<ROLE>_PASSWORD`` or the local secrets folder.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from urllib.parse import quote, unquote, urlsplit
+
+from include import config
+from include.warehouse import embedded
+from include.warehouse.secrets import get_secret
+
+
+@dataclass(frozen=True)
+class Server:
+    host: str
+    port: int
+    database: str
+    admin_user: str
+    admin_password: str
+    embedded: bool
+
+    def url(self, role: str = "admin", *, driver: str = "postgresql") -> str:
+        """A URL for ``role`` (a key of config.ROLES, or 'admin' for the configured admin)."""
+        if role == "admin":
+            user, password = self.admin_user, self.admin_password
+        else:
+            user, password = config.ROLES[role], role_password(role)
+        return f"{driver}://{quote(user)}:{quote(password, safe='')}@{self.host}:{self.port}/{self.database}"
+
+    def libpq_env(self, role: str = "bi") -> dict[str, str]:
+        """PG* environment variables for psql and other libpq clients."""
+        user = self.admin_user if role == "admin" else config.ROLES[role]
+        password = self.admin_password if role == "admin" else role_password(role)
+        return {
+            "PGHOST": self.host,
+            "PGPORT": str(self.port),
+            "PGDATABASE": self.database,
+            "PGUSER": user,
+            "PGPASSWORD": password,
+        }
+
+
+def role_password(role: str) -> str:
+    return get_secret(f"{role}_password")
+
+
+def configured_url() -> str | None:
+    """The admin URL of a configured server, if any."""
+    url = os.environ.get(config.WAREHOUSE_URL_ENV) or os.environ.get(
+        "AIRFLOW_CONN_" + config.WAREHOUSE_CONN_ID.upper()
+    )
+    return url or None
+
+
+def _parse(url: str) -> Server:
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql", "postgresql+psycopg"):
+        raise ValueError(f"warehouse URL must be postgresql://, got {parts.scheme}://")
+    return Server(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 5432,
+        database=(parts.path or "/").lstrip("/") or config.DATABASE,
+        admin_user=unquote(parts.username or "postgres"),
+        admin_password=unquote(parts.password or ""),
+        embedded=False,
+    )
+
+
+def server(*, start: bool = True) -> Server:
+    """The warehouse server; starts the embedded one when nothing is configured."""
+    url = configured_url()
+    if url:
+        return _parse(url)
+    instance = embedded.start() if start else embedded.instance()
+    return Server(
+        host="127.0.0.1",
+        port=instance.port,
+        database=config.DATABASE,
+        admin_user="postgres",
+        admin_password=embedded.superuser_password(),
+        embedded=True,
+    )
+
+
+def connect(role: str = "admin", *, autocommit: bool = False):  # type: ignore[no-untyped-def]
+    """A psycopg connection as ``role``."""
+    import psycopg  # noqa: PLC0415
+
+    return psycopg.connect(server().url(role), autocommit=autocommit)

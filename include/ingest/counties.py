@@ -46,6 +46,6 @@ def resolve(name: str) -> str | None:
     if key in table:
         return table[key]
     for prefix in ("河南省商丘市", "商丘市", "河南省"):
-        if key.startswith(prefix) and key[len(prefix):] in table:
-            return table[key[len(prefix):]]
+        if key.startswith(prefix) and key[len(prefix) :] in table:
+            return table[key[len(prefix) :]]
     return None

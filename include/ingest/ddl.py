@@ -13,8 +13,13 @@ from psycopg import Connection, sql
 from include import config
 from include.ingest.contract import Section, contracts
 
-LINEAGE_TYPES = {"_load_id": "bigint not null", "_feed_month": "date not null", "_version": "integer not null",
-                 "_sheet": "text", "_row_number": "integer"}
+LINEAGE_TYPES = {
+    "_load_id": "bigint not null",
+    "_feed_month": "date not null",
+    "_version": "integer not null",
+    "_sheet": "text",
+    "_row_number": "integer",
+}
 
 
 def _ensure_table(conn: Connection, section: Section) -> None:
@@ -26,7 +31,9 @@ def _ensure_table(conn: Connection, section: Section) -> None:
             sql.SQL("alter table {} add column if not exists {} {}").format(table, sql.Identifier(name), sql.SQL(kind))
         )
     conn.execute(
-        sql.SQL("create index if not exists {} on {} (_load_id)").format(sql.Identifier(section.table + "_by_load"), table)
+        sql.SQL("create index if not exists {} on {} (_load_id)").format(
+            sql.Identifier(section.table + "_by_load"), table
+        )
     )
     conn.execute(
         sql.SQL(

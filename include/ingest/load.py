@@ -77,7 +77,9 @@ def _digest(paths: tuple[Path, ...]) -> str:
     return combined.hexdigest()
 
 
-def _sheet_rows(contract: Contract, section: Section, delivery: Delivery) -> tuple[list[list[object]] | None, str | None]:
+def _sheet_rows(
+    contract: Contract, section: Section, delivery: Delivery
+) -> tuple[list[list[object]] | None, str | None]:
     """The rows of ``section``'s sheet in the delivery, and the CSV encoding if any."""
     for path in delivery.paths:
         if path.suffix.lower() == ".csv":
@@ -92,7 +94,9 @@ def _sheet_rows(contract: Contract, section: Section, delivery: Delivery) -> tup
     return None, None
 
 
-def parse_delivery(contract: Contract, delivery: Delivery, key: bytes) -> tuple[dict[str, ParsedSheet], list[Finding], str | None]:
+def parse_delivery(
+    contract: Contract, delivery: Delivery, key: bytes
+) -> tuple[dict[str, ParsedSheet], list[Finding], str | None]:
     """Parse every section; return the parsed sheets, all findings and the detected encoding."""
     parsed: dict[str, ParsedSheet] = {}
     findings: list[Finding] = []
@@ -106,28 +110,56 @@ def parse_delivery(contract: Contract, delivery: Delivery, key: bytes) -> tuple[
             return parsed, findings, encoding
         encoding = encoding or found_encoding
         if rows is None:
-            findings.append(Finding("missing_sheet", "error", section.sheet, None, None,
-                                    f"a sheet named {section.sheet}", "no such sheet"))
+            findings.append(
+                Finding(
+                    "missing_sheet",
+                    "error",
+                    section.sheet,
+                    None,
+                    None,
+                    f"a sheet named {section.sheet}",
+                    "no such sheet",
+                )
+            )
             continue
         result = sheet.parse_sheet(section, rows, key)
         parsed[section.role] = result
         findings.extend(result.findings)
-        if result.header_row is not None and not result.records and not any(
-            f.rule in FILE_LEVEL_ERRORS for f in result.findings
+        if (
+            result.header_row is not None
+            and not result.records
+            and not any(f.rule in FILE_LEVEL_ERRORS for f in result.findings)
         ):
-            findings.append(Finding("no_rows", "error", section.sheet, None, None,
-                                    "at least one data row", "none (empty or truncated sheet)"))
+            findings.append(
+                Finding(
+                    "no_rows",
+                    "error",
+                    section.sheet,
+                    None,
+                    None,
+                    "at least one data row",
+                    "none (empty or truncated sheet)",
+                )
+            )
         wrong = sorted(m for m in result.months if m and m != expected_month)
         if wrong:
-            findings.append(Finding("month_mismatch", "error", section.sheet, None, None,
-                                    f"month {expected_month[:7]} (from the file name)",
-                                    "month " + ", ".join(m[:7] for m in wrong) + " inside the file"))
+            findings.append(
+                Finding(
+                    "month_mismatch",
+                    "error",
+                    section.sheet,
+                    None,
+                    None,
+                    f"month {expected_month[:7]} (from the file name)",
+                    "month " + ", ".join(m[:7] for m in wrong) + " inside the file",
+                )
+            )
     return parsed, findings, encoding
 
 
 def _received_at(delivery: Delivery) -> dt.datetime:
     mtime = max(path.stat().st_mtime for path in delivery.paths)
-    return dt.datetime.fromtimestamp(mtime, tz=dt.timezone.utc)
+    return dt.datetime.fromtimestamp(mtime, tz=dt.UTC)
 
 
 def load_delivery(conn: Connection, delivery: Delivery, *, run_id: str | None = None) -> LoadResult:
@@ -147,7 +179,9 @@ def load_delivery(conn: Connection, delivery: Delivery, *, run_id: str | None = 
             load_id, version = existing
             for section in contract.sections:
                 conn.execute(
-                    sql.SQL("delete from {} where _load_id = %s").format(sql.Identifier(config.SCHEMA_RAW, section.table)),
+                    sql.SQL("delete from {} where _load_id = %s").format(
+                        sql.Identifier(config.SCHEMA_RAW, section.table)
+                    ),
                     [load_id],
                 )
             conn.execute("delete from ops.findings where load_id = %s", [load_id])
@@ -165,7 +199,9 @@ def load_delivery(conn: Connection, delivery: Delivery, *, run_id: str | None = 
         rows: dict[str, int] = {}
         if status == "loaded":
             for section in contract.sections:
-                rows[section.role] = _copy(conn, section, parsed[section.role], load_id, delivery.month, version)
+                rows[section.role] = _copy(
+                    conn, section, parsed[section.role], [str(load_id), delivery.month.isoformat(), str(version)]
+                )
             conn.execute(
                 "update ops.loads set is_current = false where feed = %s and feed_month = %s and load_id <> %s",
                 [delivery.feed, delivery.month, load_id],
@@ -175,8 +211,16 @@ def load_delivery(conn: Connection, delivery: Delivery, *, run_id: str | None = 
             """update ops.loads set status = %s, is_current = %s, encoding = %s, detail_rows = %s,
                    control_rows = %s, rejected_rows = %s, run_id = %s, loaded_at = now()
                where load_id = %s""",
-            [status, status == "loaded", encoding, rows.get("detail", 0), rows.get("control_totals", 0),
-             rejected, run_id, load_id],
+            [
+                status,
+                status == "loaded",
+                encoding,
+                rows.get("detail", 0),
+                rows.get("control_totals", 0),
+                rejected,
+                run_id,
+                load_id,
+            ],
         )
         _record_findings(conn, load_id, delivery, digest, findings)
     if status == "quarantined":
@@ -184,11 +228,11 @@ def load_delivery(conn: Connection, delivery: Delivery, *, run_id: str | None = 
     return LoadResult(delivery, load_id, version, status, digest, rows, findings)
 
 
-def _copy(conn: Connection, section: Section, parsed: ParsedSheet, load_id: int, month: dt.date, version: int) -> int:
+def _copy(conn: Connection, section: Section, parsed: ParsedSheet, prefix: list[str]) -> int:
+    """COPY the parsed records, each behind the lineage ``prefix`` (load id, month, version)."""
     names = [c for c in section.raw_columns() if c not in ("_load_id", "_feed_month", "_version")]
     columns = sql.SQL(", ").join(map(sql.Identifier, ["_load_id", "_feed_month", "_version", *names]))
     statement = sql.SQL("copy {} ({}) from stdin").format(sql.Identifier(config.SCHEMA_RAW, section.table), columns)
-    prefix = [str(load_id), month.isoformat(), str(version)]
     with conn.cursor().copy(statement) as copy:
         for record in parsed.records:
             copy.write_row([*prefix, *record])
@@ -204,8 +248,21 @@ def _record_findings(conn: Connection, load_id: int, delivery: Delivery, digest:
                    column_name, rule, severity, expected, found, message)
                values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
             [
-                (load_id, delivery.feed, delivery.month, delivery.name, digest, f.sheet, f.row, f.column,
-                 f.rule, f.severity, f.expected, f.found, f.message())
+                (
+                    load_id,
+                    delivery.feed,
+                    delivery.month,
+                    delivery.name,
+                    digest,
+                    f.sheet,
+                    f.row,
+                    f.column,
+                    f.rule,
+                    f.severity,
+                    f.expected,
+                    f.found,
+                    f.message(),
+                )
                 for f in findings
             ],
         )

@@ -82,7 +82,10 @@ def read_xlsx(path: Path) -> Workbook:
     _check_zip(path)
     try:
         book = CalamineWorkbook.from_path(str(path))
-        sheets = {name: book.get_sheet_by_name(name).to_python(skip_empty_area=False) for name in book.sheet_names}
+        sheets: dict[str, list[list[object]]] = {
+            name: [list(row) for row in book.get_sheet_by_name(name).to_python(skip_empty_area=False)]
+            for name in book.sheet_names
+        }
     except Exception as error:  # calamine raises its own types for damaged XML
         raise Unreadable("corrupt", "a readable .xlsx workbook", f"{type(error).__name__}: {error}") from None
     return Workbook(sheets=sheets, encoding=None)

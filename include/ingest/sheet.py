@@ -117,6 +117,42 @@ def _is_blank(row: list[str]) -> bool:
     return not any(row)
 
 
+Positions = dict[str, tuple[int, Column, str | None, str]]
+
+
+def _map_header(section: Section, header: list[str], row: int, findings: list[Finding]) -> Positions:
+    """Canonical column -> (position, column, unit, header as printed); unknown and repeated headers are findings."""
+    index = _alias_index(section)
+    positions: Positions = {}
+    seen: dict[str, int] = {}
+    for position, cell in enumerate(header):
+        key_text = header_key(cell)
+        if not key_text:
+            continue
+        problem = None
+        if key_text in seen:
+            problem = (
+                "duplicate_header",
+                "each header once",
+                f"a repeat of column {seen[key_text] + 1}; column {position + 1} ignored",
+            )
+        elif key_text not in index:
+            problem = ("unknown_header", "a header listed in the feed contract", f"{cell!r}; column ignored")
+        elif index[key_text][0].name in positions:
+            problem = (
+                "duplicate_header",
+                f"one header for {index[key_text][0].name}",
+                f"a second one ({cell!r}); column ignored",
+            )
+        seen.setdefault(key_text, position)
+        if problem:
+            findings.append(Finding(problem[0], "warn", section.sheet, row, cell, problem[1], problem[2]))
+            continue
+        column, unit = index[key_text]
+        positions[column.name] = (position, column, unit, cell)
+    return positions
+
+
 def parse_sheet(section: Section, raw_rows: list[list[object]], key: bytes) -> ParsedSheet:
     """Parse one sheet against its section of the contract."""
     sheet = section.sheet
@@ -132,40 +168,20 @@ def parse_sheet(section: Section, raw_rows: list[list[object]], key: bytes) -> P
         for found in _TITLE_MONTH.finditer(" ".join(title)):
             months.add(f"{int(found[1]):04d}-{int(found[2]):02d}-01")
 
-    index = _alias_index(section)
     header = rows[header_at]
-    positions: dict[str, tuple[int, Column, str | None, str]] = {}
-    seen: dict[str, int] = {}
-    for position, cell in enumerate(header):
-        key_text = header_key(cell)
-        if not key_text:
-            continue
-        if key_text in seen:
-            findings.append(
-                Finding("duplicate_header", "warn", sheet, header_at + 1, cell,
-                        "each header once", f"a repeat of column {seen[key_text] + 1}; column {position + 1} ignored")
-            )
-            continue
-        seen[key_text] = position
-        if key_text not in index:
-            findings.append(
-                Finding("unknown_header", "warn", sheet, header_at + 1, cell,
-                        "a header listed in the feed contract", f"{cell!r}; column ignored")
-            )
-            continue
-        column, unit = index[key_text]
-        if column.name in positions:
-            findings.append(
-                Finding("duplicate_header", "warn", sheet, header_at + 1, cell,
-                        f"one header for {column.name}", f"a second one ({cell!r}); column ignored")
-            )
-            continue
-        positions[column.name] = (position, column, unit, cell)
+    positions = _map_header(section, header, header_at + 1, findings)
     missing = [c for c in section.columns if c.required and c.name not in positions]
     for column in missing:
         findings.append(
-            Finding("missing_column", "error", sheet, header_at + 1, None,
-                    f"a column {' / '.join(column.aliases)}", "no such header")
+            Finding(
+                "missing_column",
+                "error",
+                sheet,
+                header_at + 1,
+                None,
+                f"a column {' / '.join(column.aliases)}",
+                "no such header",
+            )
         )
     if missing:
         return ParsedSheet([], findings, months, header_at + 1)
@@ -174,8 +190,11 @@ def parse_sheet(section: Section, raw_rows: list[list[object]], key: bytes) -> P
     records: list[list[str | None]] = []
     for number, row in _data_rows(rows, header_at):
         if [header_key(cell) for cell in row[: len(header_keys)]] == header_keys:
-            findings.append(Finding("repeated_header", "info", sheet, number, None,
-                                    "a data row", "a repeat of the header row; skipped"))
+            findings.append(
+                Finding(
+                    "repeated_header", "info", sheet, number, None, "a data row", "a repeat of the header row; skipped"
+                )
+            )
             continue
         record, problems = _parse_row(section, positions, row, number, key)
         findings.extend(problems)
@@ -188,7 +207,7 @@ def parse_sheet(section: Section, raw_rows: list[list[object]], key: bytes) -> P
 
 
 def _data_rows(rows: list[list[str]], header_at: int) -> Iterator[tuple[int, list[str]]]:
-    for offset, row in enumerate(rows[header_at + 1:], start=header_at + 2):
+    for offset, row in enumerate(rows[header_at + 1 :], start=header_at + 2):
         if not _is_blank(row):
             yield offset, row
 
@@ -204,7 +223,7 @@ def _raw_offset(section: Section, name: str) -> int:
 
 def _parse_row(
     section: Section,
-    positions: dict[str, tuple[int, Column, str | None, str]],
+    positions: Positions,
     row: list[str],
     number: int,
     key: bytes,
@@ -219,14 +238,26 @@ def _parse_row(
         position, _, unit, printed = positions[column.name]
         text = row[position] if position < len(row) else ""
         if not text and column.required and column.type not in ("count", "amount", "rate", "number", "rank"):
-            problems.append(Finding("required_blank", "error", section.sheet, number,
-                                    printed, "a value", "a blank cell; row rejected"))
+            problems.append(
+                Finding(
+                    "required_blank", "error", section.sheet, number, printed, "a value", "a blank cell; row rejected"
+                )
+            )
             record.extend([None] * width)
             continue
         try:
             record.extend(_convert(column, unit, text, key))
         except ValueError as error:
-            problems.append(Finding(f"bad_{column.type}", "error", section.sheet, number, printed,
-                                    str(error), f"{_shown(column, text)}; row rejected"))
+            problems.append(
+                Finding(
+                    f"bad_{column.type}",
+                    "error",
+                    section.sheet,
+                    number,
+                    printed,
+                    str(error),
+                    f"{_shown(column, text)}; row rejected",
+                )
+            )
             record.extend([None] * width)
     return (None if problems else record), problems

@@ -7,8 +7,8 @@ import os
 import random
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
-from xml.sax.saxutils import escape
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from include.ingest.ids import check_digit
 
@@ -43,7 +43,8 @@ def _cell(ref: str, value: object) -> str:
 def _sheet_xml(title: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:
     letters = [_column_letter(i + 1) for i in range(max(len(header), 1) + 8)]
     yield f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet {_NS}><sheetData>'
-    for number, row in enumerate([[title], list(header)], start=1):
+    head: list[Sequence[object]] = [[title], list(header)]
+    for number, row in enumerate(head, start=1):
         yield f'<row r="{number}">' + "".join(_cell(f"{letters[i]}{number}", v) for i, v in enumerate(row)) + "</row>"
     for number, row in enumerate(rows, start=3):
         yield f'<row r="{number}">' + "".join(_cell(f"{letters[i]}{number}", v) for i, v in enumerate(row)) + "</row>"
@@ -64,7 +65,8 @@ def write_xlsx(path: Path, sheets: Sequence[tuple[str, str, Sequence[str], Itera
     names = [name for name, *_ in sheets]
     overrides = "".join(
         f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/'
-        f'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>' for i in range(1, len(names) + 1)
+        f'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        for i in range(1, len(names) + 1)
     )
     parts = {
         "[Content_Types].xml": f'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="{_PKG}/content-types">'
@@ -79,8 +81,10 @@ def write_xlsx(path: Path, sheets: Sequence[tuple[str, str, Sequence[str], Itera
         + "</sheets></workbook>",
         "xl/_rels/workbook.xml.rels": f'<?xml version="1.0" encoding="UTF-8"?><Relationships '
         f'xmlns="{_PKG}/relationships">'
-        + "".join(f'<Relationship Id="rId{i}" Type="{_REL}/worksheet" Target="worksheets/sheet{i}.xml"/>'
-                  for i in range(1, len(names) + 1))
+        + "".join(
+            f'<Relationship Id="rId{i}" Type="{_REL}/worksheet" Target="worksheets/sheet{i}.xml"/>'
+            for i in range(1, len(names) + 1)
+        )
         + "</Relationships>",
     }
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:

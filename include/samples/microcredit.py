@@ -26,10 +26,31 @@ BANKS = ("农商银行", "邮储银行", "农业银行", "中原银行")
 ISSUE_WEIGHTS = (6, 10, 14, 12, 10, 8, 7, 7, 8, 7, 6, 5)  # new loans by month: spring-heavy
 NEW_AMOUNT_TOTAL = 1_190_000  # 11.9亿元 in units of 0.1万元, the published 2021 new-loan total
 WRITTEN_AS = {"睢县": "睢　县", "示范区": "城乡一体化示范区", "梁园区": "商丘市梁园区"}
-DETAIL_HEADER = ("县(市、区)", "乡镇", "行政村", "借款人身份证号", "户类型", "贷款账号", "贷款银行",
-                 "放款日期", "到期日期", "贷款金额(万元)", "贷款余额(万元)", "当月还款(万元)", "统计月份")
-TOTALS_HEADER = ("县(市、区)", "享受政策的已脱贫户数", "享受政策的监测户数", "目前总贷款余额户数",
-                 "当年新增户数", "当年新增户贷率", "总贷款余额户贷率", "排名")
+DETAIL_HEADER = (
+    "县(市、区)",
+    "乡镇",
+    "行政村",
+    "借款人身份证号",
+    "户类型",
+    "贷款账号",
+    "贷款银行",
+    "放款日期",
+    "到期日期",
+    "贷款金额(万元)",
+    "贷款余额(万元)",
+    "当月还款(万元)",
+    "统计月份",
+)
+TOTALS_HEADER = (
+    "县(市、区)",
+    "享受政策的已脱贫户数",
+    "享受政策的监测户数",
+    "目前总贷款余额户数",
+    "当年新增户数",
+    "当年新增户贷率",
+    "总贷款余额户贷率",
+    "排名",
+)
 
 
 @dataclass(frozen=True)
@@ -66,8 +87,13 @@ def targets(scale: float = 1.0) -> list[CountyTarget]:
         return max(1, round(int(value) * scale)) if scale != 1.0 else int(value)
 
     return [
-        CountyTarget(r["county_name"], s(r["lifted_households"]), s(r["monitored_households"]),
-                     s(r["balance_households"]), min(s(r["new_households"]), s(r["balance_households"])))
+        CountyTarget(
+            r["county_name"],
+            s(r["lifted_households"]),
+            s(r["monitored_households"]),
+            s(r["balance_households"]),
+            min(s(r["new_households"]), s(r["balance_households"])),
+        )
         for r in rows
     ]
 
@@ -79,46 +105,66 @@ def _region(county: str) -> str:
     return "411402" if code == "411499" else code  # 示范区 residents are registered in 梁园区
 
 
-def accounts(scale: float = 1.0) -> list[Account]:
-    """Every loan account that exists at some month-end of 2021."""
-    result: list[Account] = []
-    taken: set[str] = set()
-    county_targets = targets(scale)
-    amounts = apportion(round(NEW_AMOUNT_TOTAL * scale), [t.new for t in county_targets])
-    for target, new_total in zip(county_targets, amounts, strict=True):
-        rng = random.Random(f"{FEED}-{target.name}")
-        share_monitored = target.monitored / (target.lifted + target.monitored)
-        serial = iter(range(1, 10**7))
+class _County:
+    """Makes one county's households and accounts from its own random stream."""
 
-        def account(household: str, kind: str, issued: dt.date, years: int, amount: int,
-                    closed: int | None, rng: random.Random = rng, target: CountyTarget = target) -> Account:
-            return Account(target.name, household, kind, f"{_region(target.name)}{next(serial):08d}",
-                           rng.choice(BANKS), f"乡镇{rng.randrange(1, 21):02d}", f"村{rng.randrange(1, 400):03d}",
-                           issued, issued + dt.timedelta(days=365 * years), amount, closed)
+    def __init__(self, target: CountyTarget, taken: set[str]) -> None:
+        self.target, self.taken = target, taken
+        self.rng = random.Random(f"{FEED}-{target.name}")
+        self.region = _region(target.name)
+        self.share_monitored = target.monitored / (target.lifted + target.monitored)
+        self.serial = 0
 
-        def household() -> tuple[str, str]:
-            kind = "监测户" if rng.random() < share_monitored else "已脱贫户"
-            return resident_id(rng, _region(target.name), taken), kind
+    def household(self) -> tuple[str, str]:
+        kind = "监测户" if self.rng.random() < self.share_monitored else "已脱贫户"
+        return resident_id(self.rng, self.region, self.taken), kind
 
-        def old_issue() -> dt.date:
-            return dt.date(2019, 1, 1) + dt.timedelta(days=rng.randrange(700))
+    def old_issue(self) -> dt.date:
+        return dt.date(2019, 1, 1) + dt.timedelta(days=self.rng.randrange(700))
 
+    def account(self, household: tuple[str, str], issued: dt.date, amount: int, closed: int | None) -> Account:
+        self.serial += 1
+        rng = self.rng
+        return Account(
+            self.target.name,
+            household[0],
+            household[1],
+            f"{self.region}{self.serial:08d}",
+            rng.choice(BANKS),
+            f"乡镇{rng.randrange(1, 21):02d}",
+            f"村{rng.randrange(1, 400):03d}",
+            issued,
+            issued + dt.timedelta(days=365 * 3),
+            amount,
+            closed,
+        )
+
+    def accounts(self, new_total: int) -> list[Account]:
+        rng, target, result = self.rng, self.target, []
         new_months = rng.choices(range(1, 13), weights=ISSUE_WEIGHTS, k=target.new)
         new_amounts = apportion(new_total, [rng.uniform(0.5, 1.5) for _ in range(target.new)])
         for month, amount in zip(sorted(new_months), new_amounts, strict=True):
-            person, kind = household()
-            issued = dt.date(2021, month, rng.randrange(1, 29))
-            result.append(account(person, kind, issued, 3, amount, None))
+            household = self.household()
+            result.append(self.account(household, dt.date(config.YEAR, month, rng.randrange(1, 29)), amount, None))
             if rng.random() < 0.04:  # also still repaying an older loan: two accounts, one household
-                result.append(account(person, kind, old_issue(), 3, rng.randrange(10, 51), None))
+                result.append(self.account(household, self.old_issue(), rng.randrange(10, 51), None))
         for _ in range(target.balance - target.new):
-            person, kind = household()
-            result.append(account(person, kind, old_issue(), 3, rng.randrange(10, 51), None))
+            result.append(self.account(self.household(), self.old_issue(), rng.randrange(10, 51), None))
         for _ in range(round(target.balance * 0.12)):  # older loans repaid in full during 2021
-            person, kind = household()
             closed = rng.randrange(1, 13)
             issued = dt.date(2018 + (closed > 6), rng.randrange(1, 13), rng.randrange(1, 29))
-            result.append(account(person, kind, issued, 3, rng.randrange(10, 51), closed))
+            result.append(self.account(self.household(), issued, rng.randrange(10, 51), closed))
+        return result
+
+
+def accounts(scale: float = 1.0) -> list[Account]:
+    """Every loan account that exists at some month-end of 2021."""
+    taken: set[str] = set()
+    county_targets = targets(scale)
+    amounts = apportion(round(NEW_AMOUNT_TOTAL * scale), [t.new for t in county_targets])
+    result: list[Account] = []
+    for target, new_total in zip(county_targets, amounts, strict=True):
+        result.extend(_County(target, taken).accounts(new_total))
     return result
 
 
@@ -129,21 +175,39 @@ def snapshot(all_accounts: list[Account], month: int) -> Iterator[tuple[object, 
         if a.issued > end or (a.closed_month is not None and a.closed_month < month):
             continue
         closing = a.closed_month == month
-        yield (WRITTEN_AS.get(a.county, a.county), a.township, a.village, a.household, a.household_type,
-               a.account_no, a.bank, a.issued.isoformat(), a.matures.isoformat(), a.amount / 10,
-               0 if closing else a.amount / 10, a.amount / 10 if closing else "—", f"{config.YEAR}-{month:02d}")
+        yield (
+            WRITTEN_AS.get(a.county, a.county),
+            a.township,
+            a.village,
+            a.household,
+            a.household_type,
+            a.account_no,
+            a.bank,
+            a.issued.isoformat(),
+            a.matures.isoformat(),
+            a.amount / 10,
+            0 if closing else a.amount / 10,
+            a.amount / 10 if closing else "—",
+            f"{config.YEAR}-{month:02d}",
+        )
 
 
 def control_totals(all_accounts: list[Account], month: int, scale: float = 1.0) -> list[tuple[object, ...]]:
     """The 汇总 sheet as the department computes it: one row per county, then 商丘市."""
     end = month_end(dt.date(config.YEAR, month, 1))
-    rows = []
+    rows: list[tuple[str, int, int, int, int]] = []
     for target in targets(scale):
         mine = [a for a in all_accounts if a.county == target.name and a.issued <= end]
         with_balance = {a.household for a in mine if a.closed_month is None or a.closed_month > month}
         new = {a.household for a in mine if a.issued.year == config.YEAR}
         rows.append((target.name, target.lifted, target.monitored, len(with_balance), len(new)))
-    total = ("商丘市", *(sum(r[i] for r in rows) for i in range(1, 5)))  # type: ignore[misc]
+    total = (
+        "商丘市",
+        sum(r[1] for r in rows),
+        sum(r[2] for r in rows),
+        sum(r[3] for r in rows),
+        sum(r[4] for r in rows),
+    )
     ranked = sorted(rows, key=lambda r: r[3] / (r[1] + r[2]), reverse=True)
     rank = {r[0]: position for position, r in enumerate(ranked, start=1)}
 
@@ -164,10 +228,13 @@ def generate(landing: Path, months: range = range(1, 13), scale: float = 1.0) ->
     for month in months:
         path = landing / FEED / file_name(month)
         title = f"商丘市脱贫人口小额信贷{{}}（{config.YEAR}年{month}月）"
-        write_xlsx(path, [
-            ("明细", title.format("明细表"), DETAIL_HEADER, snapshot(all_accounts, month)),
-            ("汇总", title.format("通报表"), TOTALS_HEADER, control_totals(all_accounts, month, scale)),
-        ])
+        write_xlsx(
+            path,
+            [
+                ("明细", title.format("明细表"), DETAIL_HEADER, snapshot(all_accounts, month)),
+                ("汇总", title.format("通报表"), TOTALS_HEADER, control_totals(all_accounts, month, scale)),
+            ],
+        )
         stamp_received(path, dt.date(config.YEAR, month, 1), day=5)
         paths.append(path)
     return paths

@@ -57,9 +57,7 @@ def ensure_roles_and_schemas(server: Server) -> None:
             ident = sql.Identifier(role)
             exists = conn.execute("select 1 from pg_roles where rolname = %s", [role]).fetchone()
             verb = sql.SQL("alter") if exists else sql.SQL("create")
-            conn.execute(
-                sql.SQL("{} role {} login password {}").format(verb, ident, sql.Literal(role_password(key)))
-            )
+            conn.execute(sql.SQL("{} role {} login password {}").format(verb, ident, sql.Literal(role_password(key))))
         db = sql.Identifier(server.database)
         conn.execute(sql.SQL("revoke all on database {} from public").format(db))
         conn.execute(sql.SQL("revoke create on schema public from public"))
@@ -67,7 +65,7 @@ def ensure_roles_and_schemas(server: Server) -> None:
             if key != "admin":
                 conn.execute(sql.SQL("grant connect on database {} to {}").format(db, sql.Identifier(role)))
         conn.execute(
-            sql.SQL("grant create on database {} to {}").format(db, sql.Identifier(config.ROLE_TRANSFORMER))
+            sql.SQL("grant create, temporary on database {} to {}").format(db, sql.Identifier(config.ROLE_TRANSFORMER))
         )
         for schema, owner in OWNERS.items():
             conn.execute(
@@ -75,19 +73,16 @@ def ensure_roles_and_schemas(server: Server) -> None:
                     sql.Identifier(schema), sql.Identifier(owner)
                 )
             )
-            conn.execute(
-                sql.SQL("alter schema {} owner to {}").format(sql.Identifier(schema), sql.Identifier(owner))
-            )
+            conn.execute(sql.SQL("alter schema {} owner to {}").format(sql.Identifier(schema), sql.Identifier(owner)))
         for schema, readers in READERS.items():
-            owner = sql.Identifier(OWNERS[schema])
             for reader in readers:
-                args = {"s": sql.Identifier(schema), "r": sql.Identifier(reader), "o": owner}
+                args = {"s": sql.Identifier(schema), "r": sql.Identifier(reader), "o": sql.Identifier(OWNERS[schema])}
                 conn.execute(sql.SQL("grant usage on schema {s} to {r}").format(**args))
                 conn.execute(sql.SQL("grant select on all tables in schema {s} to {r}").format(**args))
                 conn.execute(
-                    sql.SQL(
-                        "alter default privileges for role {o} in schema {s} grant select on tables to {r}"
-                    ).format(**args)
+                    sql.SQL("alter default privileges for role {o} in schema {s} grant select on tables to {r}").format(
+                        **args
+                    )
                 )
 
 

@@ -56,9 +56,7 @@ def role_password(role: str) -> str:
 
 def configured_url() -> str | None:
     """The admin URL of a configured server, if any."""
-    url = os.environ.get(config.WAREHOUSE_URL_ENV) or os.environ.get(
-        "AIRFLOW_CONN_" + config.WAREHOUSE_CONN_ID.upper()
-    )
+    url = os.environ.get(config.WAREHOUSE_URL_ENV) or os.environ.get("AIRFLOW_CONN_" + config.WAREHOUSE_CONN_ID.upper())
     return url or None
 
 

@@ -151,8 +151,10 @@ def _initdb(pgdata: Path, bindir: Path) -> None:
         _run(
             [
                 str(bindir / "initdb"),
-                "-D", str(pgdata),
-                "-U", "postgres",
+                "-D",
+                str(pgdata),
+                "-U",
+                "postgres",
                 "--auth=scram-sha-256",
                 f"--pwfile={pwfile.name}",
                 "--encoding=UTF8",

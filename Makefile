@@ -1,0 +1,46 @@
+# 商丘 consolidation-monitoring warehouse. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+ROLE ?= bi
+ARGS ?=
+export PYTHONPATH := $(CURDIR)
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
+export GX_ANALYTICS_ENABLED := False
+export DO_NOT_TRACK := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help run test stop clean psql rules lint
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt
+	@echo "» creating $(VENV) and installing requirements.txt (first time only)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check uv
+	@$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements.txt
+	@touch $@
+
+run: $(VENV)/.installed ## run the monthly pipeline through Airflow for every month of 2021 on the embedded warehouse
+	@$(PY) -m include.cli run
+
+test: $(VENV)/.installed ## run the whole test suite (lint, unit, DAG integrity, end to end on a real PostgreSQL)
+	@$(VENV)/bin/pytest
+
+stop: ## stop the embedded PostgreSQL server
+	@if [ -x $(PY) ]; then $(PY) -m include.cli stop; else echo "not running"; fi
+
+clean: stop ## remove local state: embedded data, Airflow home, generated feeds, secrets
+	rm -rf .local dbt_project/target dbt_project/logs expectations/gx/uncommitted
+
+psql: $(VENV)/.installed ## psql as the read-only BI role; ROLE=auditor|transformer|loader|admin, ARGS="-c '...'"
+	@eval "$$($(PY) -m include.cli psql-env --role $(ROLE))" && $$SQW_PSQL $(ARGS)
+
+rules: $(VENV)/.installed ## compile expectations/rules/*.yml into the committed GX context
+	@$(PY) -m include.cli rules
+
+lint: $(VENV)/.installed ## ruff, mypy and sqlfluff only
+	@$(VENV)/bin/pytest tests/test_lint.py

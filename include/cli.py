@@ -1,0 +1,213 @@
+"""Command line behind the Makefile: ``python -m include.cli <command>``.
+
+up          start (or find) the warehouse and create roles, schemas, tables
+stop        stop the embedded server
+run         run the monthly pipeline through Airflow for every month of 2021
+psql-env    print PG* variables for psql as a role (used by ``make psql``)
+rules       compile expectations/rules/*.yml into the GX context
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import os
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from include import config
+from include.dbt_env import OFFLINE, dbt_env
+
+
+def airflow_env() -> dict[str, str]:
+    """Airflow 3 with its own home in the project's state folder (SQLite metadata)."""
+    return {
+        **OFFLINE,
+        "AIRFLOW_HOME": str(config.AIRFLOW_HOME),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(config.PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(config.PROJECT_ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(config.AIRFLOW_HOME / "logs"),
+        "PYTHONPATH": str(config.PROJECT_ROOT),
+    }
+
+
+def _bin(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def prepare_runtime() -> None:
+    """Warehouse up, dbt and Airflow configured, the dbt manifest compiled, Airflow's DB migrated."""
+    from include.warehouse.setup import ensure_ready  # noqa: PLC0415
+
+    server = ensure_ready()
+    os.environ.update(dbt_env(server))
+    os.environ.update(airflow_env())
+    subprocess.run([_bin("dbt"), "parse", "--quiet"], cwd=config.DBT_PROJECT_DIR, check=True)
+    marker = config.AIRFLOW_HOME / ".migrated"
+    if not marker.exists():
+        subprocess.run([_bin("airflow"), "db", "migrate"], check=True, capture_output=True)
+        marker.touch()
+
+
+@contextlib.contextmanager
+def _output_to(log: Path) -> Iterator[None]:
+    """Send this process's stdout/stderr (Airflow's task logs) to ``log`` for the duration."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(log, "a", encoding="utf-8") as handle:
+        os.dup2(handle.fileno(), 1)
+        os.dup2(handle.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def load_dag(dag_id: str = "shangqiu_monthly"):  # type: ignore[no-untyped-def]
+    import importlib.util  # noqa: PLC0415
+
+    spec = importlib.util.spec_from_file_location(dag_id, config.PROJECT_ROOT / "dags" / f"{dag_id}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, dag_id)()
+
+
+def run_month(dag, month: dt.date, log: Path) -> str:  # type: ignore[no-untyped-def]
+    """One real Airflow DAG run for ``month``; returns the run's final state."""
+    import pendulum  # noqa: PLC0415
+
+    following = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    logical = pendulum.datetime(following.year, following.month, 1, tz="UTC")
+    with _output_to(log):
+        run = dag.test(logical_date=logical, run_after=logical)
+    return str(getattr(run, "state", run))
+
+
+def ensure_samples(scale: float = 1.0) -> int:
+    """Write the sample feeds once (deterministic); returns how many files were written."""
+    from include.samples import generate_missing  # noqa: PLC0415
+
+    return generate_missing(config.LANDING_DIR, scale=scale)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from include.report import month_line, summary  # noqa: PLC0415
+
+    started = time.monotonic()
+    print("» warehouse: starting and bootstrapping", flush=True)
+    prepare_runtime()
+    print(f"» sample feeds: {ensure_samples()} file(s) written to {config.LANDING_DIR}", flush=True)
+    dag = load_dag()
+    log = config.STATE_DIR / "logs" / "run.log"
+    months = (
+        [dt.date(config.YEAR, m, 1) for m in range(1, 13)]
+        if not args.month
+        else [dt.date.fromisoformat(f"{args.month}-01")]
+    )
+    for done, month in enumerate(months, start=1):
+        tick = time.monotonic()
+        state = run_month(dag, month, log)
+        print(
+            f"  [{done:2d}/{len(months)}] {month:%Y-%m}  {state:<8} {month_line(month)}"
+            f"  ({time.monotonic() - tick:.0f} s)",
+            flush=True,
+        )
+    print(summary(months, log, time.monotonic() - started), flush=True)
+    return 0
+
+
+def cmd_up(_: argparse.Namespace) -> int:
+    from include.warehouse.setup import ensure_ready  # noqa: PLC0415
+
+    server = ensure_ready()
+    where = "embedded" if server.embedded else "configured"
+    print(f"warehouse ({where}) at {server.host}:{server.port}/{server.database}")
+    return 0
+
+
+def cmd_stop(_: argparse.Namespace) -> int:
+    from include.warehouse import embedded  # noqa: PLC0415
+    from include.warehouse.connection import configured_url  # noqa: PLC0415
+
+    if configured_url():
+        print("a configured warehouse is in use: nothing to stop")
+        return 0
+    print("stopped" if embedded.stop() else "not running")
+    return 0
+
+
+def cmd_psql_env(args: argparse.Namespace) -> int:
+    from include.warehouse import embedded  # noqa: PLC0415
+    from include.warehouse.setup import ensure_ready  # noqa: PLC0415
+
+    if args.role not in config.ROLES:
+        print(f"unknown role {args.role!r}; one of {', '.join(config.ROLES)}", file=sys.stderr)
+        return 2
+    server = ensure_ready()
+    psql = "psql"
+    if server.embedded or not _on_path("psql"):
+        psql = str(embedded.instance().bindir / "psql")
+        if not Path(psql).exists():
+            psql = str((embedded.wheel_bindir() or Path("/usr/bin")) / "psql")
+    for key, value in {**server.libpq_env(args.role), "SQW_PSQL": psql}.items():
+        print(f"export {key}={shlex.quote(value)}")
+    return 0
+
+
+def _on_path(program: str) -> bool:
+    import shutil  # noqa: PLC0415
+
+    return shutil.which(program) is not None
+
+
+def cmd_rules(_: argparse.Namespace) -> int:
+    import psycopg  # noqa: PLC0415
+
+    from include.gate import gate, gx_context  # noqa: PLC0415
+    from include.warehouse.setup import ensure_ready  # noqa: PLC0415
+
+    server = ensure_ready()
+    os.environ.update(dbt_env(server))
+    subprocess.run([_bin("dbt"), "run", "--quiet"], cwd=config.DBT_PROJECT_DIR, check=True)
+    with psycopg.connect(server.url("transformer"), autocommit=True) as conn:
+        gate.prepare_views(conn, None)
+    gx_context.compile_context(server.url("transformer", driver="postgresql+psycopg2"))
+    print(f"compiled {len(gx_context.relations())} suite(s) into {config.GX_ROOT_DIR / 'gx'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m include.cli", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run")
+    run.add_argument("--month", help="only this month (YYYY-MM)")
+    run.set_defaults(func=cmd_run)
+    sub.add_parser("up").set_defaults(func=cmd_up)
+    sub.add_parser("stop").set_defaults(func=cmd_stop)
+    psql = sub.add_parser("psql-env")
+    psql.add_argument("--role", default="bi")
+    psql.set_defaults(func=cmd_psql_env)
+    sub.add_parser("rules").set_defaults(func=cmd_rules)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

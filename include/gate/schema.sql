@@ -1,0 +1,47 @@
+-- Data-quality history and the publication log, owned by the transformer role,
+-- readable by auditors (make psql ROLE=auditor).
+create table if not exists dq.rule_runs (
+    rule_run_id bigserial primary key,
+    run_id text not null,
+    month_start date not null,
+    rule_id text not null,
+    kind text not null,
+    relation text not null,
+    severity text not null check (severity in ('fail', 'warn')),
+    status text not null check (status in ('passed', 'failed', 'error')),
+    unexpected_count integer not null,
+    owner text,
+    description_zh text not null,
+    description_en text not null,
+    error text,
+    checked_at timestamptz not null default now()
+);
+create index if not exists rule_runs_by_month on dq.rule_runs (month_start, rule_id);
+
+create table if not exists dq.rule_failures (
+    rule_run_id bigint not null references dq.rule_runs (rule_run_id) on delete cascade,
+    county_code text,
+    month_start date,
+    measure text,
+    declared numeric,
+    computed numeric,
+    difference numeric,
+    row_detail jsonb not null
+);
+
+create table if not exists dq.publications (
+    publication_id bigserial primary key,
+    run_id text not null,
+    month_start date not null,
+    status text not null check (status in ('published', 'held_back')),
+    marts text [] not null,
+    source_files jsonb not null,
+    rules_passed integer not null,
+    rules_failed integer not null,
+    reason text,
+    decided_at timestamptz not null default now()
+);
+
+comment on table dq.rule_runs is 'One row per rule per gate run: what was checked, for which month, and the outcome.';
+comment on table dq.rule_failures is 'The offending rows of a failed rule: county, month, measure, declared and computed values.';
+comment on table dq.publications is 'Every gate decision: which marts were published (or held back), from which files, after which checks.';

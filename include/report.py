@@ -1,0 +1,85 @@
+"""What ``make run`` prints: a line per month and a closing summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import psycopg
+
+from include import config
+from include.warehouse.connection import server
+
+
+def _auditor() -> psycopg.Connection:
+    return psycopg.connect(server().url("auditor"))
+
+
+def month_line(month: dt.date) -> str:
+    """Rows loaded, rules passed/failed and the gate's decision for one month."""
+    with _auditor() as conn:
+        rows = conn.execute(
+            "select coalesce(sum(detail_rows), 0), count(*) filter (where status = 'quarantined') "
+            "from ops.loads where feed_month = %s and (is_current or status = 'quarantined')",
+            [month],
+        ).fetchone() or (0, 0)
+        decision = conn.execute(
+            "select status, rules_passed, rules_failed from dq.publications where month_start = %s "
+            "order by publication_id desc limit 1",
+            [month],
+        ).fetchone()
+    status, passed, failed = decision or ("not decided", 0, 0)
+    quarantined = f", {rows[1]} quarantined" if rows[1] else ""
+    return f"{rows[0]:>9,} rows loaded{quarantined}  rules {passed} passed / {failed} failed  → {status}"
+
+
+def league_table(month: dt.date) -> str:
+    """The published league table for ``month``, read as the BI role."""
+    with psycopg.connect(server().url("bi")) as conn:
+        rows = conn.execute(
+            """select county_name, eligible_households, balance_households, new_households,
+                      new_household_rate_pct, balance_household_rate_pct, balance_rate_rank
+               from marts.mart_microcredit_league where month_start = %s order by sort_order""",
+            [month],
+        ).fetchall()
+    header = ("县(市、区)", "享受政策户", "余额户数", "新增户数", "新增户贷率", "余额户贷率", "排名")
+    lines = ["{:<8} {:>9} {:>8} {:>8} {:>9} {:>9} {:>4}".format(*header)]
+    for name, eligible, balance, new, new_rate, balance_rate, rank in rows:
+        lines.append(
+            f"{name:<10} {eligible:>12,} {balance:>10,} {new:>10,} {new_rate:>13}% {balance_rate:>13}% {rank or '':>5}"
+        )
+    return "\n".join(lines)
+
+
+def summary(months: list[dt.date], log: Path, seconds: float) -> str:
+    with _auditor() as conn:
+        published = conn.execute(
+            """select count(distinct month_start) filter (where status = 'published'),
+                      count(distinct month_start) filter (where status = 'held_back')
+               from (select distinct on (month_start) month_start, status from dq.publications
+                     where month_start = any(%s) order by month_start, publication_id desc) latest""",
+            [months],
+        ).fetchone() or (0, 0)
+        checks = conn.execute(
+            """select count(*) filter (where status = 'passed'), count(*) filter (where status <> 'passed')
+               from (select distinct on (month_start, rule_id) status from dq.rule_runs
+                     where month_start = any(%s) order by month_start, rule_id, rule_run_id desc) latest""",
+            [months],
+        ).fetchone() or (0, 0)
+    found = server(start=False)
+    last = max(months)
+    return "\n".join(
+        [
+            "",
+            f"Months published: {published[0]} of {len(months)}"
+            + (f" ({published[1]} held back by the gate)" if published[1] else ""),
+            f"Checks: {checks[0]} passed, {checks[1]} failed",
+            f"Published league table, {last:%Y-%m} (marts.mart_microcredit_league):",
+            league_table(last),
+            "",
+            f"Airflow task logs: {log}",
+            f"Connect: make psql   (BI role, read-only)   or host {found.host} port {found.port} "
+            f"database {found.database} user {config.ROLE_BI}, password in {config.SECRETS_DIR / 'bi_password'}",
+            f"Wall time: {seconds:.0f} s",
+        ]
+    )

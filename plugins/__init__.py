@@ -1,0 +1,1 @@
+"""Airflow plugins of the project (loaded from AIRFLOW__CORE__PLUGINS_FOLDER)."""

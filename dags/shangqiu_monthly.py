@@ -57,7 +57,7 @@ def shangqiu_monthly() -> None:
 
     @task(retries=0, outlets=[PUBLISHED_MARTS])
     def publish(verdict: dict, run_id: str | None = None) -> dict:
-        from airflow.exceptions import AirflowFailException
+        from airflow.sdk.exceptions import AirflowFailException
 
         from include.pipeline import publish_month
 

@@ -37,7 +37,11 @@ def dbt_task_group(group_id: str, **kwargs: Any) -> Any:
             target_name="warehouse",
             profiles_yml_filepath=config.DBT_PROJECT_DIR / "profiles.yml",
         ),
-        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH),
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST,
+            test_behavior=TestBehavior.AFTER_EACH,
+            should_detach_multiple_parents_tests=True,  # a relationships test runs once both sides exist
+        ),
         execution_config=ExecutionConfig(
             execution_mode=ExecutionMode.LOCAL,
             invocation_mode=InvocationMode.DBT_RUNNER,

@@ -2,7 +2,8 @@
 
 DAGs render the dbt project from its precompiled ``manifest.json`` (``dbt parse``
 writes it), so parsing a DAG file never runs dbt. Each model and its tests
-become visible Airflow tasks, executed in-process through dbt's runner.
+become visible Airflow tasks (`dbt build` per model: a failing test fails its
+model's task), executed in-process through dbt's runner.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def dbt_task_group(group_id: str, **kwargs: Any) -> Any:
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
-            test_behavior=TestBehavior.AFTER_EACH,
+            test_behavior=TestBehavior.BUILD,  # one task per model: `dbt build` runs it and its tests
             should_detach_multiple_parents_tests=True,  # a relationships test runs once both sides exist
         ),
         execution_config=ExecutionConfig(

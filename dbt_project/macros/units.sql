@@ -1,10 +1,14 @@
-{#- Convert an amount written in 元 / 万元 / 亿元 (its unit in a sibling column) to 元. -#}
-{% macro to_yuan(amount, unit) -%}
+{#- Convert a value to its base unit (元 or 千瓦时) from the unit kept beside it in raw.
+    The factors are those of include/ingest/values.py UNITS. -#}
+{% macro to_base_unit(value, unit) -%}
     (
-        {{ amount }}::numeric * case {{ unit }}
+        {{ value }}::numeric * case {{ unit }}
             when '元' then 1
             when '万元' then 10000
             when '亿元' then 100000000
+            when '千瓦时' then 1
+            when '万千瓦时' then 10000
+            when '亿千瓦时' then 100000000
         end
     )
 {%- endmacro %}

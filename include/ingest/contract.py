@@ -17,8 +17,22 @@ import yaml
 
 from include import config
 
-COLUMN_TYPES = {"text", "county", "resident_id", "enum", "date", "month", "count", "amount", "rate", "rank", "number"}
-NUMERIC_TYPES = {"count", "amount", "rate", "rank", "number"}
+COLUMN_TYPES = {
+    "text",
+    "county",
+    "resident_id",
+    "enum",
+    "date",
+    "month",
+    "count",
+    "amount",
+    "quantity",
+    "rate",
+    "rank",
+    "number",
+}
+NUMERIC_TYPES = {"count", "amount", "quantity", "rate", "rank", "number"}
+MEASURED_TYPES = {"amount", "quantity"}  # values with a unit: raw keeps the unit beside the value
 LINEAGE_COLUMNS = ("_load_id", "_feed_month", "_version", "_sheet", "_row_number")
 
 
@@ -36,7 +50,7 @@ class Column:
             return [f"{self.name}_code", f"{self.name}_as_written"]
         if self.type == "resident_id":
             return [f"{self.name}_key", f"{self.name}_birth_year", f"{self.name}_sex", f"{self.name}_region"]
-        if self.type == "amount":
+        if self.type in MEASURED_TYPES:
             return [self.name, f"{self.name}__unit"]
         return [self.name]
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from include.ingest import counties, ids, values
-from include.ingest.contract import Column, Section
+from include.ingest.contract import NUMERIC_TYPES, Column, Section
 
 HEADER_SCAN_ROWS = 20
 
@@ -90,8 +90,8 @@ def _convert(column: Column, unit: str | None, text: str, key: bytes) -> list[st
             raise ValueError(f"a valid resident ID ({problem})")
         pseudonym = ids.pseudonymise(text, key)
         return [pseudonym.key, str(pseudonym.birth_year), pseudonym.sex, pseudonym.region]
-    if kind == "amount":
-        amount, amount_unit = values.parse_amount(text, unit)
+    if kind in ("amount", "quantity"):
+        amount, amount_unit = values.parse_amount(text, unit, kind)
         return [amount, amount_unit]
     if kind == "enum":
         return [values.parse_enum(text, column.values)]
@@ -237,7 +237,7 @@ def _parse_row(
             continue
         position, _, unit, printed = positions[column.name]
         text = row[position] if position < len(row) else ""
-        if not text and column.required and column.type not in ("count", "amount", "rate", "number", "rank"):
+        if not text and column.required and column.type not in NUMERIC_TYPES:
             problems.append(
                 Finding(
                     "required_blank", "error", section.sheet, number, printed, "a value", "a blank cell; row rejected"

@@ -14,8 +14,14 @@ import unicodedata
 from decimal import Decimal, InvalidOperation
 
 ZERO_MARKS = {"", "—", "-", "－", "–", "——", "/", "无"}
-UNIT_FACTORS = {"元": Decimal(1), "万元": Decimal(10_000), "亿元": Decimal(100_000_000)}
-_UNIT_SUFFIX = re.compile(r"^(?P<number>.*?)(?P<unit>亿元|万元|元)$")
+# Units a cell or header may carry, by kind, with the factor to the base unit (元, 千瓦时).
+# dbt's `to_base_unit` macro applies the same factors in staging.
+UNITS = {
+    "amount": {"元": Decimal(1), "万元": Decimal(10_000), "亿元": Decimal(100_000_000)},
+    "quantity": {"千瓦时": Decimal(1), "万千瓦时": Decimal(10_000), "亿千瓦时": Decimal(100_000_000)},
+}
+BASE_UNIT = {"amount": "元", "quantity": "千瓦时"}
+_UNIT_SUFFIX = re.compile(r"^(?P<number>.*?)(?P<unit>亿元|万元|元|亿千瓦时|万千瓦时|千瓦时|度)$")
 _MONTH = re.compile(r"^(?P<year>\d{4})\s*(?:年|-|/|\.)?\s*(?P<month>\d{1,2})\s*月?(?:份)?$")
 _DATE = re.compile(r"^(?P<year>\d{4})\s*(?:年|-|/|\.)\s*(?P<month>\d{1,2})\s*(?:月|-|/|\.)\s*(?P<day>\d{1,2})\s*日?$")
 
@@ -68,14 +74,22 @@ def parse_count(text: str) -> str:
     return _plain(number)
 
 
-def parse_amount(text: str, unit: str | None) -> tuple[str, str]:
-    """An amount and its unit; a unit written in the cell ("3.5万元") wins over the header's."""
+def parse_amount(text: str, unit: str | None, kind: str = "amount") -> tuple[str, str]:
+    """A measured value and its unit; a unit written in the cell ("3.5万元") wins over the header's.
+
+    ``kind`` is ``amount`` (元 / 万元 / 亿元) or ``quantity`` (千瓦时 / 万千瓦时 / 亿千瓦时, 度 = 千瓦时).
+    """
+    allowed = UNITS[kind]
+    expected = "a number in " + ", ".join(allowed)
+    unit = unit or BASE_UNIT[kind]
     if text in ZERO_MARKS:
-        return "0", unit or "元"
+        return "0", unit
     suffix = _UNIT_SUFFIX.match(text.replace(" ", ""))
     if suffix:
-        text, unit = suffix["number"], suffix["unit"]
-    return _plain(_decimal(text, "an amount in 元, 万元 or 亿元")), unit or "元"
+        text, unit = suffix["number"], suffix["unit"].replace("度", "千瓦时")
+    if unit not in allowed:
+        raise ValueError(expected)
+    return _plain(_decimal(text, expected)), unit
 
 
 def parse_rate(text: str) -> str:

@@ -48,3 +48,16 @@ def test_cell_text_folds_full_width_and_integral_floats():
     assert values.cell_text(4011.0) == "4011"
     assert values.cell_text("１２３") == "123"
     assert values.cell_text(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "unit", "expected"),
+    [("10.54", "亿千瓦时", ("10.54", "亿千瓦时")), ("1200度", None, ("1200", "千瓦时"))],
+)
+def test_quantities_keep_their_unit(text, unit, expected):
+    assert values.parse_amount(text, unit, "quantity") == expected
+
+
+def test_a_money_unit_on_a_quantity_is_rejected():
+    with pytest.raises(ValueError, match="千瓦时"):
+        values.parse_amount("3万元", None, "quantity")

@@ -1,18 +1,11 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='month_start',
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns',
-    )
-}}
+{{ config(materialized='month_partitioned', partition_by='month_start') }}
 
 with
 
 microcredit as (
 
     select * from {{ ref('stg_microcredit__loans') }}
-    {% if is_incremental() and var('month') %}
+    {% if var('month') %}
         where month_start = {{ run_month() }}
     {% endif %}
 

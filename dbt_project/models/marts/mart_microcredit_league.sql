@@ -1,15 +1,24 @@
+{{ config(materialized='month_partitioned', partition_by='month_start') }}
+
 with
 
 loans as (
 
     select * from {{ ref('fct_loans') }}
-    where loan_program = 'microcredit'
+    where
+        loan_program = 'microcredit'
+    {% if var('month') %}
+        and month_start = {{ run_month() }}
+    {% endif %}
 
 ),
 
 control_totals as (
 
     select * from {{ ref('stg_microcredit__control_totals') }}
+    {% if var('month') %}
+        where month_start = {{ run_month() }}
+    {% endif %}
 
 ),
 

@@ -40,7 +40,7 @@ def ensure_dq_schema(conn: Connection) -> None:
 
 def prepare_views(conn: Connection, month: dt.date | None) -> None:
     """``gate.<relation>``: the relation restricted to ``month`` (None: no rows, for compiling)."""
-    for relation in gx_context.relations():
+    for relation in gx_context.referenced_relations():
         condition = sql.SQL("month_start = {}").format(sql.Literal(month)) if month else sql.SQL("false")
         conn.execute(
             sql.SQL("create or replace view {} as select * from {} where {}").format(

@@ -29,7 +29,13 @@ def _context() -> Any:
 
 
 def relations() -> list[str]:
+    """The primary relation of every rule: one GX asset, suite and validation definition each."""
     return sorted({rule.relation for rule in all_rules()})
+
+
+def referenced_relations() -> list[str]:
+    """Every relation any rule reads: each gets a month-scoped ``gate.*`` view."""
+    return sorted({name for rule in all_rules() for name in rule.relations()})
 
 
 def compile_context(url: str) -> None:

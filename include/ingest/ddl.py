@@ -11,7 +11,7 @@ from importlib import resources
 from psycopg import Connection, sql
 
 from include import config
-from include.ingest.contract import Section, contracts
+from include.ingest.contract import Contract, Section, contracts
 
 LINEAGE_TYPES = {
     "_load_id": "bigint not null",
@@ -43,9 +43,14 @@ def _ensure_table(conn: Connection, section: Section) -> None:
     )
 
 
+def ensure_contract_tables(conn: Connection, contract: Contract) -> None:
+    """Create (or extend) the raw tables and ``_current`` views of one contract."""
+    for section in contract.sections:
+        _ensure_table(conn, section)
+
+
 def ensure_raw_schema(conn: Connection) -> None:
     """Create ops bookkeeping tables, then every contract's raw tables and views."""
     conn.execute(resources.files("include.ingest").joinpath("schema.sql").read_text(encoding="utf-8"))
     for contract in contracts().values():
-        for section in contract.sections:
-            _ensure_table(conn, section)
+        ensure_contract_tables(conn, contract)

@@ -1,8 +1,14 @@
-"""Open a department's file safely and return its sheets as rows of cells.
+"""Open a department's file safely and return its sheets as frames of cells.
 
-xlsx files are read with python-calamine (about 7x openpyxl here); CSV files
-have their encoding detected from the bytes, never guessed silently. Files that
-cannot be opened raise ``Unreadable`` with a reason fit for a finding.
+xlsx files are read with python-calamine (about 7x openpyxl here), after the zip
+directory has been checked: a bomb is refused from its declared sizes, before
+anything is inflated. CSV files have their encoding detected from the bytes,
+never guessed silently, and are parsed by pandas' C reader into text cells.
+Files that cannot be opened raise ``Unreadable`` with a reason fit for a finding.
+
+A sheet is a pandas DataFrame of ``object`` cells, one frame row per spreadsheet
+row (blank rows kept, so row numbers are the ones the department sees), columns
+numbered from 0.
 """
 
 from __future__ import annotations
@@ -10,26 +16,50 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 import zipfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-MAX_UNCOMPRESSED = 2 * 1024**3  # 2 GiB: more than a year of 低保 payments in one sheet
-MAX_RATIO = 200  # real xlsx compress 5-20x; bombs compress 1000x
+import pandas as pd
+
+MiB = 1024**2
+MAX_UNCOMPRESSED = 2048 * MiB  # more than a year of 低保 payments in one sheet
+MAX_RATIO = 200  # overall, once past RATIO_FLOOR: real xlsx compress 5-20x, deflate bombs about 1000x
+MAX_MEMBER_RATIO = 500  # one member past MEMBER_FLOOR: a sheet of blanks is a bomb, a sheet of data never is
+RATIO_FLOOR = 50 * MiB
+MEMBER_FLOOR = 10 * MiB
+MAX_MEMBERS = 10_000
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+SNIFF = {
+    b"\xd0\xcf\x11\xe0": "an old-style .xls (OLE2) workbook",
+    b"%PDF": "a PDF document",
+    b"<htm": "an HTML page",
+    b"<!DO": "an HTML page",
+    b"<?xm": "an XML document",
+}
+CSV_WIDTH_SAMPLE = 200  # lines used to guess a CSV's width before reading it whole
 
 
 class Unreadable(Exception):
-    """The file cannot be read at all; the message says why (and what was expected)."""
+    """The file cannot be read at all; the message says why (and what was expected).
 
-    def __init__(self, rule: str, expected: str, found: str) -> None:
+    ``row`` is the 1-based row where a CSV went wrong, when that is known, and
+    ``sheet`` the sheet a CSV file stands for.
+    """
+
+    def __init__(self, rule: str, expected: str, found: str, row: int | None = None) -> None:
         super().__init__(f"{rule}: expected {expected}, found {found}")
-        self.rule, self.expected, self.found = rule, expected, found
+        self.rule, self.expected, self.found, self.row = rule, expected, found, row
+        self.sheet: str | None = None
 
 
 @dataclass(frozen=True)
 class Workbook:
-    sheets: dict[str, list[list[object]]]
+    sheets: dict[str, pd.DataFrame]  # sheet name -> cells (object dtype); only the sheets asked for
     encoding: str | None  # for CSV: the detected encoding
+    names: tuple[str, ...] = ()  # every sheet the file holds, read or not
 
 
 def sha256(path: Path) -> str:
@@ -42,67 +72,219 @@ def sha256(path: Path) -> str:
 
 def detect_encoding(data: bytes) -> str:
     """UTF-8 with BOM, UTF-8, or GB18030 (a superset of GBK): whichever decodes strictly."""
+    return _decode(data)[1]
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    """The text and the encoding it was in; raises ``Unreadable`` for anything else."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise Unreadable("encoding", "UTF-8, UTF-8 with BOM, GBK or GB18030 text", "UTF-16 text (byte-order mark)")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise Unreadable(
+            "encoding",
+            "UTF-8, UTF-8 with BOM, GBK or GB18030 text",
+            f"a NUL byte at offset {nul} (a binary file, or UTF-16 without a byte-order mark)",
+            row=data.count(b"\n", 0, nul) + 1,
+        )
     if data.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    for encoding in ("utf-8", "gb18030"):
         try:
-            data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        return encoding
-    raise Unreadable("encoding", "UTF-8, UTF-8 with BOM, GBK or GB18030 text", "bytes that decode as none of them")
+            return data.decode("utf-8-sig"), "utf-8-sig"
+        except UnicodeDecodeError as error:
+            raise _undecodable(data, error.start + 3, "UTF-8 (it starts with a UTF-8 byte-order mark)") from None
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as error:
+        utf8_error = error.start
+    try:
+        return data.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError as error:
+        gb_error = error.start
+    # Report where the likelier reading broke: the one that got further into the file.
+    if utf8_error >= gb_error:
+        raise _undecodable(data, utf8_error, "UTF-8 (nor as GB18030)") from None
+    raise _undecodable(data, gb_error, "GB18030 (nor as UTF-8)") from None
+
+
+def _undecodable(data: bytes, offset: int, tried: str) -> Unreadable:
+    """The finding's reason for bytes that decode as nothing we accept: where, and which bytes."""
+    line = data.count(b"\n", 0, offset) + 1
+    shown = data[offset : offset + 4].hex(" ")
+    return Unreadable(
+        "encoding",
+        "UTF-8, UTF-8 with BOM, GBK or GB18030 text",
+        f"bytes {shown} at offset {offset} (line {line}) that do not decode as {tried}",
+        row=line,
+    )
+
+
+def _sniff(path: Path) -> bytes:
+    """The first four bytes of a file: enough to tell a zip from an OLE2 .xls, a PDF or a web page."""
+    with open(path, "rb") as handle:
+        return handle.read(4)
 
 
 def _check_zip(path: Path) -> None:
-    if not zipfile.is_zipfile(path):
-        raise Unreadable("not_xlsx", "an .xlsx workbook (a zip archive)", "a file that is not a zip archive")
+    """Refuse what is not an intact, reasonably sized xlsx: decided from the zip directory alone."""
+    head = _sniff(path)
+    if not head.startswith(ZIP_MAGIC):
+        what = SNIFF.get(head, "a file that is not a zip archive")
+        raise Unreadable("not_xlsx", "an .xlsx workbook (a zip archive)", what)
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
-            bad = archive.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
-        raise Unreadable("truncated", "a complete .xlsx archive", f"a damaged archive ({error})") from None
-    if bad is not None:
-        raise Unreadable("truncated", "a complete .xlsx archive", f"a corrupt member {bad}")
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
+        raise Unreadable(
+            "truncated", "a complete .xlsx archive", f"a zip archive without its directory ({error})"
+        ) from None
     total = sum(info.file_size for info in infos)
     packed = max(1, sum(info.compress_size for info in infos))
-    if total > MAX_UNCOMPRESSED or (total > 50 * 1024**2 and total / packed > MAX_RATIO):
+    worst = max(
+        (info.file_size / max(1, info.compress_size) for info in infos if info.file_size > MEMBER_FLOOR), default=0
+    )
+    bomb = (
+        len(infos) > MAX_MEMBERS
+        or total > MAX_UNCOMPRESSED
+        or (total > RATIO_FLOOR and total / packed > MAX_RATIO)
+        or worst > MAX_MEMBER_RATIO
+    )
+    if bomb:
         raise Unreadable(
             "zip_bomb",
-            f"at most {MAX_UNCOMPRESSED // 1024**2} MiB unpacked and a ratio under {MAX_RATIO}:1",
-            f"{total // 1024**2} MiB unpacked at {total / packed:.0f}:1",
+            f"at most {MAX_MEMBERS} members and {MAX_UNCOMPRESSED // MiB} MiB unpacked, compressed under "
+            f"{MAX_RATIO}:1 past {RATIO_FLOOR // MiB} MiB and under {MAX_MEMBER_RATIO}:1 for a member "
+            f"past {MEMBER_FLOOR // MiB} MiB",
+            f"{len(infos)} members declaring {total // MiB} MiB unpacked at {total / packed:.0f}:1"
+            + (f", one at {worst:.0f}:1" if worst else "")
+            + " (refused unopened)",
         )
     if "xl/workbook.xml" not in {info.filename for info in infos}:
         raise Unreadable("not_xlsx", "an .xlsx workbook (xl/workbook.xml)", "a zip archive without a workbook")
 
 
-def read_xlsx(path: Path) -> Workbook:
+def read_xlsx(path: Path, wanted: Callable[[str], bool] | None = None) -> Workbook:
+    """The sheets of an xlsx workbook for which ``wanted(name)`` holds (all by default)."""
     from python_calamine import CalamineWorkbook  # noqa: PLC0415
 
     _check_zip(path)
     try:
         book = CalamineWorkbook.from_path(str(path))
-        sheets: dict[str, list[list[object]]] = {
-            name: [list(row) for row in book.get_sheet_by_name(name).to_python(skip_empty_area=False)]
-            for name in book.sheet_names
+        names = tuple(book.sheet_names)
+        sheets = {
+            name: cells_frame(book.get_sheet_by_name(name).to_python(skip_empty_area=False))
+            for name in names
+            if wanted is None or wanted(name)
         }
-    except Exception as error:  # calamine raises its own types for damaged XML
+    except Exception as error:  # calamine raises its own types for damaged XML or streams
         raise Unreadable("corrupt", "a readable .xlsx workbook", f"{type(error).__name__}: {error}") from None
-    return Workbook(sheets=sheets, encoding=None)
+    return Workbook(sheets=sheets, encoding=None, names=names)
+
+
+def cells_frame(rows: Sequence[Sequence[object]]) -> pd.DataFrame:
+    """Rows of cells as an object frame, short rows padded with blanks."""
+    if not rows:
+        return pd.DataFrame(dtype=object)
+    width = max(len(row) for row in rows)
+    if any(len(row) != width for row in rows):
+        rows = [list(row) + [""] * (width - len(row)) for row in rows]
+    return pd.DataFrame(rows, dtype=object)
 
 
 def read_csv(path: Path, sheet: str) -> Workbook:
-    data = path.read_bytes()
-    encoding = detect_encoding(data)
-    text = data.decode(encoding)
-    rows: list[list[object]] = [list(row) for row in csv.reader(io.StringIO(text, newline=""))]
-    return Workbook(sheets={sheet: rows}, encoding=encoding)
+    """A CSV file as one sheet named ``sheet``; refuses undecodable and cut-off files."""
+    try:
+        data = path.read_bytes()
+        text, encoding = _decode(data)
+        if not text or text.isspace():
+            raise Unreadable("empty", "a file with data", f"{len(data)} bytes of blank text")
+        source = data if encoding.startswith("utf-8") else text.encode("utf-8")  # pandas skips a leading BOM
+        cells = _parse_csv(text, source)
+        _check_last_row(text, cells)
+    except Unreadable as error:
+        error.sheet = sheet or None
+        raise
+    return Workbook(sheets={sheet: cells}, encoding=encoding, names=(sheet,))
 
 
-def read(path: Path, csv_sheet: str = "") -> Workbook:
-    """Read ``path``; a CSV file is one sheet, named ``csv_sheet``."""
+def _lines(text: str) -> list[str]:
+    """Physical lines, split where a CSV reader splits them (CR, LF, CRLF)."""
+    return re.split(r"\r\n|\r|\n", text)
+
+
+def _width(lines: list[str]) -> int:
+    """An upper bound of the fields per record in ``lines`` (a quoted comma counts as a separator)."""
+    return 1 + max((line.count(",") for line in lines), default=0)
+
+
+def _fields(line: str) -> int | None:
+    """How many cells one complete CSV line holds (None if the csv module refuses it)."""
+    try:
+        return len(next(csv.reader([line]), []))
+    except csv.Error:
+        return None
+
+
+def _parse_csv(text: str, source: bytes) -> pd.DataFrame:
+    """Parse ``source`` (``text`` as UTF-8) with pandas' C reader; the csv module if pandas cannot."""
+    width = _width(_lines(text[: 1 << 16])[:CSV_WIDTH_SAMPLE])
+    for attempt in range(2):
+        try:
+            return pd.read_csv(
+                io.BytesIO(source),
+                header=None,
+                names=range(width),
+                dtype=object,
+                na_filter=False,
+                keep_default_na=False,
+                skip_blank_lines=False,
+                encoding="utf-8",
+                engine="c",
+            )
+        except pd.errors.EmptyDataError:
+            return pd.DataFrame(dtype=object)
+        except pd.errors.ParserError as error:
+            inside = re.search(r"EOF inside string starting at row (\d+)", str(error))
+            if inside:
+                row = int(inside[1]) + 1
+                raise Unreadable(
+                    "truncated",
+                    "a complete CSV file (every quoted cell closed)",
+                    f"the file ends inside a quoted cell that opens in row {row}",
+                    row=row,
+                ) from None
+            if attempt == 0:
+                width = _width(_lines(text))
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as error:  # e.g. a cell over the csv module's field size limit
+        raise Unreadable("corrupt", "a CSV file with records a reader can split", str(error)) from None
+    return cells_frame([list(row) for row in rows])
+
+
+def _check_last_row(text: str, cells: pd.DataFrame) -> None:
+    """A last row shorter than the one before it, without a line break, was cut off in transit."""
+    if not text or text.endswith(("\n", "\r")) or len(cells) < 2:
+        return
+    tail = _lines(text[-(1 << 16) :])[-2:]
+    if len(tail) < 2 or tail[-1].count('"') % 2:
+        return  # the last record spans lines: pandas has checked its quotes
+    before, last = (_fields(line) for line in tail)
+    if before is not None and last is not None and last < before:
+        raise Unreadable(
+            "truncated",
+            f"a complete last row ({before} cells, ending with a line break)",
+            f"row {len(cells)} stops after {last} cells without a line break: the file was cut off",
+            row=len(cells),
+        )
+
+
+def read(path: Path, csv_sheet: str = "", *, wanted: Callable[[str], bool] | None = None) -> Workbook:
+    """Read ``path``; a CSV file is one sheet, named ``csv_sheet``; ``wanted`` picks xlsx sheets."""
     if path.stat().st_size == 0:
-        raise Unreadable("empty", "a file with data", "0 bytes")
+        error = Unreadable("empty", "a file with data", "0 bytes")
+        if path.suffix.lower() == ".csv":
+            error.sheet = csv_sheet or None
+        raise error
     if path.suffix.lower() == ".csv":
         return read_csv(path, csv_sheet)
-    return read_xlsx(path)
+    return read_xlsx(path, wanted)

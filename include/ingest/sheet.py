@@ -1,22 +1,35 @@
-"""Turn one sheet's rows into canonical raw records, with a finding for every problem.
+"""Turn one sheet's cells into canonical raw records, with a finding for every problem.
 
 Handles: merged title rows above the header, repeated header blocks in mid-sheet,
 unknown / duplicated / missing headers, county-name variants, percent strings,
 thousands separators, dashes for zero, units in 元 / 万元 / 亿元, and resident IDs
 (validated, then replaced by their keyed hash before anything is stored).
+
+A sheet is planned first (``plan_sheet``: title rows, header, column mapping),
+then its rows are parsed in blocks, each column of a block at once (``convert``),
+not cell by cell: every block gives a frame of its accepted rows, ready to be
+copied into raw in bulk while the next block is parsed.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TypeAlias
 
-from include.ingest import counties, ids, values
+import numpy as np
+import pandas as pd
+
+from include.ingest import ids, read, values
 from include.ingest.contract import NUMERIC_TYPES, Column, Section
+from include.ingest.convert import Converted, Memo, convert
 
 HEADER_SCAN_ROWS = 20
+BLOCK_ROWS = 50_000  # rows parsed at a time: a block is copied while the next one is parsed
+ID_SCREENED_TYPES = NUMERIC_TYPES | {"text"}  # types that would store an ID-shaped cell as written
+SheetRows: TypeAlias = "Sequence[Sequence[object]] | pd.DataFrame"
 
 
 @dataclass(frozen=True)
@@ -46,10 +59,18 @@ class Finding:
 
 @dataclass
 class ParsedSheet:
-    records: list[list[str | None]]
+    """The accepted rows of a sheet (``frame``: raw columns, then ``_sheet`` and ``_row_number``, as text)."""
+
+    frame: pd.DataFrame
     findings: list[Finding]
     months: set[str]  # months named inside the sheet (title or month column)
     header_row: int | None
+    rows_read: int = 0  # data rows seen below the header (blank rows and repeated headers not counted)
+
+    @property
+    def records(self) -> list[list[str | None]]:
+        """The accepted rows as lists, in the raw table's column order (``None`` for NULL)."""
+        return [list(row) for row in self.frame.itertuples(index=False, name=None)]
 
 
 def header_key(text: str) -> str:
@@ -59,6 +80,7 @@ def header_key(text: str) -> str:
 
 
 _TITLE_MONTH = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月")
+_NFKC = unicodedata.normalize
 
 
 def _alias_index(section: Section) -> dict[str, tuple[Column, str | None]]:
@@ -76,45 +98,13 @@ def _find_header(rows: list[list[str]], section: Section) -> int | None:
     return best if best is not None and best_hits >= max(1, required // 2) else None
 
 
-def _convert(column: Column, unit: str | None, text: str, key: bytes) -> list[str | None]:
-    """The raw-table values for one cell; raises ValueError(expected) when it does not parse."""
-    kind = column.type
-    if kind == "county":
-        code = counties.resolve(text)
-        if code is None:
-            raise ValueError("a county of 商丘市 (梁园区 … 永城市, 示范区, 商丘市)")
-        return [code, text]
-    if kind == "resident_id":
-        problem = ids.validate(text)
-        if problem:
-            raise ValueError(f"a valid resident ID ({problem})")
-        pseudonym = ids.pseudonymise(text, key)
-        return [pseudonym.key, str(pseudonym.birth_year), pseudonym.sex, pseudonym.region]
-    if kind in ("amount", "quantity"):
-        amount, amount_unit = values.parse_amount(text, unit, kind)
-        return [amount, amount_unit]
-    if kind == "enum":
-        return [values.parse_enum(text, column.values)]
-    parser = {
-        "count": values.parse_count,
-        "number": values.parse_number,
-        "rate": values.parse_rate,
-        "rank": values.parse_rank,
-        "date": values.parse_date,
-        "month": values.parse_month,
-    }.get(kind)
-    return [parser(text) if parser else (text or None)]
-
-
 def _shown(column: Column, text: str) -> str:
     """What a finding may show of a cell: never a resident ID."""
     if column.type == "resident_id":
         return f"a value of {len(text)} characters (withheld: personal ID)"
+    if ids.ID_LIKE.search(text):
+        return f"an ID-shaped value of {len(text)} characters (withheld: personal ID)"
     return repr(text) if text else "a blank cell"
-
-
-def _is_blank(row: list[str]) -> bool:
-    return not any(row)
 
 
 Positions = dict[str, tuple[int, Column, str | None, str]]
@@ -129,7 +119,7 @@ def _map_header(section: Section, header: list[str], row: int, findings: list[Fi
         key_text = header_key(cell)
         if not key_text:
             continue
-        problem = None
+        problem, printed = None, cell
         if key_text in seen:
             problem = (
                 "duplicate_header",
@@ -137,7 +127,8 @@ def _map_header(section: Section, header: list[str], row: int, findings: list[Fi
                 f"a repeat of column {seen[key_text] + 1}; column {position + 1} ignored",
             )
         elif key_text not in index:
-            problem = ("unknown_header", "a header listed in the feed contract", f"{cell!r}; column ignored")
+            printed = ids.redact(cell)
+            problem = ("unknown_header", "a header listed in the feed contract", f"{printed!r}; column ignored")
         elif index[key_text][0].name in positions:
             problem = (
                 "duplicate_header",
@@ -146,118 +137,289 @@ def _map_header(section: Section, header: list[str], row: int, findings: list[Fi
             )
         seen.setdefault(key_text, position)
         if problem:
-            findings.append(Finding(problem[0], "warn", section.sheet, row, cell, problem[1], problem[2]))
+            findings.append(Finding(problem[0], "warn", section.sheet, row, printed, problem[1], problem[2]))
             continue
         column, unit = index[key_text]
         positions[column.name] = (position, column, unit, cell)
     return positions
 
 
-def parse_sheet(section: Section, raw_rows: list[list[object]], key: bytes) -> ParsedSheet:
-    """Parse one sheet against its section of the contract."""
+def column_text(cells: np.ndarray) -> np.ndarray:
+    """``values.cell_text`` of every cell of a column, as an object array.
+
+    A column of strings that is already NFKC-normal as a whole (ASCII always is) is only
+    stripped: the same result, without a normalisation call per cell.
+    """
+    items = cells.tolist()
+    if pd.api.types.infer_dtype(cells, skipna=False) == "string":
+        joined = "\x00".join(items)  # NUL is a starter that composes with nothing: checks each cell alone
+        if joined.isascii() and not _edge_space(joined.encode("ascii")):
+            return cells
+        if joined.isascii() or unicodedata.is_normalized("NFKC", joined):
+            return _objects([item.strip() for item in items])
+        return _objects([_NFKC("NFKC", item).strip() for item in items])
+    return _objects([_NFKC("NFKC", c).strip() if type(c) is str else values.cell_text(c) for c in items])
+
+
+_ASCII_SPACE = bytes.maketrans(b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f", b"\x01" * 10)  # what str.strip() strips
+
+
+def _edge_space(joined: bytes) -> bool:
+    """Whether any cell of a NUL-joined ASCII column starts or ends with whitespace."""
+    marked = joined.translate(_ASCII_SPACE)
+    return b"\x01\x00" in marked or b"\x00\x01" in marked or marked[:1] == b"\x01" or marked[-1:] == b"\x01"
+
+
+def _objects(items: list[str]) -> np.ndarray:
+    """A 1-d object array of strings."""
+    array = np.empty(len(items), dtype=object)
+    array[:] = items
+    return array
+
+
+def _texts(body: pd.DataFrame) -> dict[int, np.ndarray]:
+    """Cell texts of every column that has any content (a column of blanks is left out)."""
+    texts: dict[int, np.ndarray] = {}
+    for position in range(body.shape[1]):
+        cells = body.iloc[:, position].to_numpy(dtype=object)
+        if len(cells) and not (cells == "").all():
+            texts[position] = column_text(cells)
+    return texts
+
+
+@dataclass(frozen=True)
+class SheetPlan:
+    """What a sheet's header says: where each canonical column is, or why the sheet cannot be read."""
+
+    section: Section
+    cells: pd.DataFrame
+    findings: list[Finding]  # about the header (and title) only
+    months: frozenset[str]  # months named in the title rows
+    header_row: int | None  # 1-based; None when no header row was found
+    header: list[str]
+    positions: Positions | None  # None: no header, or a required column missing
+    memos: dict[str, Memo] = field(default_factory=dict)  # per column: distinct texts converted so far
+
+    def blocks(
+        self, key: bytes, *, month_column: str | None = "report_month", rows: int = BLOCK_ROWS
+    ) -> Iterator[ParsedSheet]:
+        """The data rows below the header, parsed ``rows`` spreadsheet rows at a time."""
+        if self.positions is None or self.header_row is None:
+            return
+        for start in range(self.header_row, len(self.cells), rows):
+            yield _parse_block(self, start, min(start + rows, len(self.cells)), key, month_column)
+
+
+def plan_sheet(section: Section, rows: SheetRows) -> SheetPlan:
+    """Find the header row (below any title rows), map its columns, and check the required ones."""
     sheet = section.sheet
-    rows = [[values.cell_text(cell) for cell in row] for row in raw_rows]
+    cells = rows if isinstance(rows, pd.DataFrame) else read.cells_frame(rows)
     findings: list[Finding] = []
     months: set[str] = set()
-    header_at = _find_header(rows, section)
+    top = [[values.cell_text(cell) for cell in row] for row in cells.iloc[:HEADER_SCAN_ROWS].to_numpy().tolist()]
+    header_at = _find_header(top, section)
     if header_at is None:
         expected = "a header row with " + ", ".join(next(iter(c.aliases)) for c in section.columns if c.required)
         findings.append(Finding("missing_header", "error", sheet, None, None, expected, "no such row in the first 20"))
-        return ParsedSheet([], findings, months, None)
-    for title in rows[:header_at]:
+        return SheetPlan(section, cells, findings, frozenset(), None, [], None)
+    for title in top[:header_at]:
         for found in _TITLE_MONTH.finditer(" ".join(title)):
             months.add(f"{int(found[1]):04d}-{int(found[2]):02d}-01")
-
-    header = rows[header_at]
-    positions = _map_header(section, header, header_at + 1, findings)
-    missing = [c for c in section.columns if c.required and c.name not in positions]
+    header = top[header_at]
+    positions: Positions | None = _map_header(section, header, header_at + 1, findings)
+    missing = [c for c in section.columns if c.required and c.name not in (positions or {})]
     for column in missing:
-        findings.append(
-            Finding(
-                "missing_column",
-                "error",
-                sheet,
-                header_at + 1,
-                None,
-                f"a column {' / '.join(column.aliases)}",
-                "no such header",
-            )
-        )
+        expected = f"a column {' / '.join(column.aliases)}"
+        findings.append(Finding("missing_column", "error", sheet, header_at + 1, None, expected, "no such header"))
     if missing:
-        return ParsedSheet([], findings, months, header_at + 1)
+        positions = None
+    return SheetPlan(section, cells, findings, frozenset(months), header_at + 1, header, positions)
 
-    header_keys = [header_key(cell) for cell in header]
-    records: list[list[str | None]] = []
-    for number, row in _data_rows(rows, header_at):
-        if [header_key(cell) for cell in row[: len(header_keys)]] == header_keys:
-            findings.append(
-                Finding(
-                    "repeated_header", "info", sheet, number, None, "a data row", "a repeat of the header row; skipped"
-                )
+
+def parse_sheet(
+    section: Section, rows: SheetRows, key: bytes, *, month_column: str | None = "report_month"
+) -> ParsedSheet:
+    """Parse one sheet (rows of cells, or a frame from ``read``) against its section of the contract."""
+    plan = plan_sheet(section, rows)
+    return combine(plan, list(plan.blocks(key, month_column=month_column)))
+
+
+def combine(plan: SheetPlan, blocks: list[ParsedSheet]) -> ParsedSheet:
+    """One parsed sheet from its plan and its blocks, in row order."""
+    frames = [block.frame for block in blocks if len(block.frame)]
+    frame = pd.concat(frames, ignore_index=True) if frames else _empty(plan.section)
+    return ParsedSheet(
+        frame,
+        [*plan.findings, *(finding for block in blocks for finding in block.findings)],
+        set(plan.months).union(*(block.months for block in blocks)),
+        plan.header_row,
+        rows_read=sum(block.rows_read for block in blocks),
+    )
+
+
+def _parse_block(plan: SheetPlan, start: int, stop: int, key: bytes, month_column: str | None) -> ParsedSheet:
+    """Rows ``start``..``stop`` of the sheet (0-based frame rows, all below the header)."""
+    section, positions = plan.section, plan.positions or {}
+    body = _Body(plan.cells.iloc[start:stop], start + 1)
+    converted = {name: body.convert(spec, key, plan.memos.setdefault(name, {})) for name, spec in positions.items()}
+    problems = {name: body.problems(spec, converted[name]) for name, spec in positions.items()}
+    repeated = body.repeated_header(plan.header, positions, problems)
+    rejected = np.zeros(len(body.rows), dtype=bool)
+    for problem in problems.values():
+        rejected |= problem.bad
+    rejected &= ~repeated
+    findings = _row_findings(
+        section, body, positions=positions, problems=problems, rejected=rejected, repeated=repeated
+    )
+    accepted = ~rejected & ~repeated
+    frame = _frame(section, positions, converted, body, accepted)
+    months: set[str] = set()
+    if month_column and month_column in positions:
+        written = body.text(positions[month_column][0]) != ""
+        months.update(converted[month_column].values[0][accepted & written].tolist())
+    return ParsedSheet(frame, findings, months, plan.header_row, rows_read=int((~repeated).sum()))
+
+
+@dataclass(frozen=True)
+class _Problems:
+    """Per data row of one column: the rule broken (or None), and what was expected."""
+
+    rule: np.ndarray
+    expected: np.ndarray
+    bad: np.ndarray  # bool: ``rule`` is set
+
+
+class _Body:
+    """The data rows below the header: non-blank rows only, with their spreadsheet row numbers."""
+
+    def __init__(self, cells: pd.DataFrame, first_number: int) -> None:
+        texts = _texts(cells)
+        blank = np.ones(len(cells), dtype=bool)
+        for text in texts.values():
+            blank &= text == ""
+        self.rows = np.flatnonzero(~blank)
+        self.numbers = self.rows + first_number
+        every_row = len(self.rows) == len(cells)
+        self._texts = texts if every_row else {position: text[self.rows] for position, text in texts.items()}
+        self._empty = np.full(len(self.rows), "", dtype=object)
+
+    def text(self, position: int) -> np.ndarray:
+        """The cell texts of a column, blank where the column is entirely blank."""
+        return self._texts.get(position, self._empty)
+
+    def convert(self, spec: tuple[int, Column, str | None, str], key: bytes, memo: Memo | None = None) -> Converted:
+        """One mapped column converted (``spec`` is its entry in the header's positions)."""
+        position, column, unit, _ = spec
+        return convert(column, unit, self.text(position), key, memo)
+
+    def problems(self, spec: tuple[int, Column, str | None, str], converted: Converted) -> _Problems:
+        """Cells that did not convert, blank required cells, and ID-shaped values outside the ID column."""
+        position, column, _, _ = spec
+        rule = np.full(len(self.rows), None, dtype=object)
+        rule[converted.failed] = f"bad_{column.type}"
+        expected = converted.problem.copy()
+        bad = converted.failed.copy()
+        if column.required and column.type not in NUMERIC_TYPES:
+            blank = self.text(position) == ""
+            rule[blank], expected[blank] = "required_blank", "a value"
+            bad |= blank
+        if column.type in ID_SCREENED_TYPES:
+            stray = ids.looks_like_id(self.text(position))
+            rule[stray] = "resident_id_elsewhere"
+            expected[stray] = "no resident ID outside the ID column (IDs are kept only as keyed hashes)"
+            bad |= stray
+        return _Problems(rule, expected, bad)
+
+    def repeated_header(self, header: list[str], positions: Positions, problems: dict[str, _Problems]) -> np.ndarray:
+        """Rows that repeat the header row (compared as ``header_key``s over the header's width).
+
+        A repeated header fails every typed column, so only rows with a problem in a
+        typed column are compared, unless every mapped column is free text.
+        """
+        typed = [problems[name].bad for name, spec in positions.items() if spec[1].type != "text"]
+        suspects = np.zeros(len(self.rows), dtype=bool) if typed else np.ones(len(self.rows), dtype=bool)
+        for bad in typed:
+            suspects |= bad
+        keys = [header_key(cell) for cell in header]
+        while keys and not keys[-1]:
+            keys.pop()
+        repeated = np.zeros(len(self.rows), dtype=bool)
+        for row in np.flatnonzero(suspects).tolist():
+            repeated[row] = all(header_key(self.text(i)[row]) == key_text for i, key_text in enumerate(keys))
+        return repeated
+
+
+def _row_findings(
+    section: Section,
+    body: _Body,
+    *,
+    positions: Positions,
+    problems: dict[str, _Problems],
+    rejected: np.ndarray,
+    repeated: np.ndarray,
+) -> list[Finding]:
+    """A note per repeated header row and a finding per bad cell of a rejected row: by row, then column."""
+    found: list[tuple[int, int, Finding]] = [
+        (
+            row,
+            -1,
+            Finding(
+                "repeated_header",
+                "info",
+                section.sheet,
+                int(body.numbers[row]),
+                None,
+                "a data row",
+                "a repeat of the header row; skipped",
+            ),
+        )
+        for row in np.flatnonzero(repeated).tolist()
+    ]
+    order = {column.name: i for i, column in enumerate(section.columns)}
+    for name, problem in problems.items():
+        _, column, _, printed = positions[name]
+        text = body.text(positions[name][0])
+        for row in np.flatnonzero(rejected & problem.bad).tolist():
+            rule = problem.rule[row]
+            shown = "a blank cell" if rule == "required_blank" else _shown(column, text[row])
+            finding = Finding(
+                rule,
+                "error",
+                section.sheet,
+                int(body.numbers[row]),
+                printed,
+                str(problem.expected[row]),
+                f"{shown}; row rejected",
             )
-            continue
-        record, problems = _parse_row(section, positions, row, number, key)
-        findings.extend(problems)
-        if record is not None:
-            records.append([*record, sheet, str(number)])
-            month_position = positions.get("report_month")
-            if month_position and row[month_position[0]]:
-                months.add(record[_raw_offset(section, "report_month")] or "")
-    return ParsedSheet(records, findings, months, header_at + 1)
+            found.append((row, order[name], finding))
+    return [finding for _, _, finding in sorted(found, key=lambda item: item[:2])]
 
 
-def _data_rows(rows: list[list[str]], header_at: int) -> Iterator[tuple[int, list[str]]]:
-    for offset, row in enumerate(rows[header_at + 1 :], start=header_at + 2):
-        if not _is_blank(row):
-            yield offset, row
+def data_columns(section: Section) -> list[str]:
+    """The frame's columns: the section's raw columns without the lineage the loader adds."""
+    return [name for name in section.raw_columns() if name not in ("_load_id", "_feed_month", "_version")]
 
 
-def _raw_offset(section: Section, name: str) -> int:
-    offset = 0
-    for column in section.columns:
-        if column.name == name:
-            return offset
-        offset += len(column.raw_columns())
-    raise KeyError(name)
+def _empty(section: Section) -> pd.DataFrame:
+    """A frame of no rows with the section's columns."""
+    return pd.DataFrame({name: np.array([], dtype=object) for name in data_columns(section)}, dtype=object)
 
 
-def _parse_row(
+def _frame(
     section: Section,
     positions: Positions,
-    row: list[str],
-    number: int,
-    key: bytes,
-) -> tuple[list[str | None] | None, list[Finding]]:
-    record: list[str | None] = []
-    problems: list[Finding] = []
+    converted: dict[str, Converted],
+    body: _Body,
+    accepted: np.ndarray,
+) -> pd.DataFrame:
+    """The accepted rows in the raw table's column order; columns the header lacks are NULL."""
+    count = int(accepted.sum())
+    arrays: list[np.ndarray] = []
     for column in section.columns:
-        width = len(column.raw_columns())
-        if column.name not in positions:
-            record.extend([None] * width)
-            continue
-        position, _, unit, printed = positions[column.name]
-        text = row[position] if position < len(row) else ""
-        if not text and column.required and column.type not in NUMERIC_TYPES:
-            problems.append(
-                Finding(
-                    "required_blank", "error", section.sheet, number, printed, "a value", "a blank cell; row rejected"
-                )
-            )
-            record.extend([None] * width)
-            continue
-        try:
-            record.extend(_convert(column, unit, text, key))
-        except ValueError as error:
-            problems.append(
-                Finding(
-                    f"bad_{column.type}",
-                    "error",
-                    section.sheet,
-                    number,
-                    printed,
-                    str(error),
-                    f"{_shown(column, text)}; row rejected",
-                )
-            )
-            record.extend([None] * width)
-    return (None if problems else record), problems
+        if column.name in positions:
+            arrays.extend(array[accepted] for array in converted[column.name].values)
+        else:
+            arrays.extend(np.full(count, None, dtype=object) for _ in column.raw_columns())
+    arrays.append(np.full(count, section.sheet, dtype=object))
+    arrays.append(body.numbers[accepted].astype(str).astype(object))
+    return pd.DataFrame(dict(zip(data_columns(section), arrays, strict=True)), dtype=object)

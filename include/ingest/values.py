@@ -22,6 +22,7 @@ UNITS = {
 }
 BASE_UNIT = {"amount": "元", "quantity": "千瓦时"}
 _UNIT_SUFFIX = re.compile(r"^(?P<number>.*?)(?P<unit>亿元|万元|元|亿千瓦时|万千瓦时|千瓦时|度)$")
+_UNIT_ENDINGS = ("元", "千瓦时", "度")  # every unit _UNIT_SUFFIX knows ends so: a cheap test first
 _MONTH = re.compile(r"^(?P<year>\d{4})\s*(?:年|-|/|\.)?\s*(?P<month>\d{1,2})\s*月?(?:份)?$")
 _DATE = re.compile(r"^(?P<year>\d{4})\s*(?:年|-|/|\.)\s*(?P<month>\d{1,2})\s*(?:月|-|/|\.)\s*(?P<day>\d{1,2})\s*日?$")
 
@@ -39,6 +40,27 @@ def cell_text(value: object) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     return unicodedata.normalize("NFKC", str(value)).strip()
+
+
+_MAX_PLAIN_DIGITS = 28  # Decimal's default precision: beyond it normalize() rounds
+
+
+def fast_plain(text: str) -> str | None:
+    """``_plain(_decimal(text))`` for the common shape ``-1,234.50``, without building a Decimal; else None.
+
+    Only ASCII digits with at most one point and a leading minus are taken; anything
+    else (exponents, signs, Unicode digits, units, dashes) is left to the Decimal path.
+    """
+    cleaned = text.replace(",", "").replace(" ", "")
+    negative = cleaned.startswith("-")
+    whole, _, fraction = (cleaned[1:] if negative else cleaned).partition(".")
+    if not (whole.isdigit() and whole.isascii()) or (fraction and not (fraction.isdigit() and fraction.isascii())):
+        return None
+    if len(whole) + len(fraction) > _MAX_PLAIN_DIGITS:
+        return None
+    whole, fraction = whole.lstrip("0") or "0", fraction.rstrip("0")
+    number = f"{whole}.{fraction}" if fraction else whole
+    return "-" + number if negative and number != "0" else number
 
 
 def _decimal(text: str, expected: str) -> Decimal:
@@ -61,13 +83,16 @@ def parse_number(text: str) -> str:
     """A plain number: thousands separators allowed, a dash or blank means zero."""
     if text in ZERO_MARKS:
         return "0"
-    return _plain(_decimal(text, "a number"))
+    return fast_plain(text) or _plain(_decimal(text, "a number"))
 
 
 def parse_count(text: str) -> str:
     """A whole, non-negative count."""
     if text in ZERO_MARKS:
         return "0"
+    fast = fast_plain(text)
+    if fast is not None and "." not in fast and not fast.startswith("-"):
+        return fast
     number = _decimal(text, "a whole number")
     if number != number.to_integral_value() or number < 0:
         raise ValueError("a whole, non-negative number")
@@ -84,12 +109,12 @@ def parse_amount(text: str, unit: str | None, kind: str = "amount") -> tuple[str
     unit = unit or BASE_UNIT[kind]
     if text in ZERO_MARKS:
         return "0", unit
-    suffix = _UNIT_SUFFIX.match(text.replace(" ", ""))
+    suffix = _UNIT_SUFFIX.match(text.replace(" ", "")) if text.endswith(_UNIT_ENDINGS) else None
     if suffix:
         text, unit = suffix["number"], suffix["unit"].replace("度", "千瓦时")
     if unit not in allowed:
         raise ValueError(expected)
-    return _plain(_decimal(text, expected)), unit
+    return fast_plain(text) or _plain(_decimal(text, expected)), unit
 
 
 def parse_rate(text: str) -> str:

@@ -12,6 +12,7 @@ from psycopg import Connection, sql
 
 from include import config
 from include.ingest.contract import Contract, Section, contracts
+from include.ingest.counties import county_names
 
 LINEAGE_TYPES = {
     "_load_id": "bigint not null",
@@ -54,3 +55,27 @@ def ensure_raw_schema(conn: Connection) -> None:
     conn.execute(resources.files("include.ingest").joinpath("schema.sql").read_text(encoding="utf-8"))
     for contract in contracts().values():
         ensure_contract_tables(conn, contract)
+    ensure_completeness(conn)
+
+
+def ensure_completeness(conn: Connection) -> None:
+    """The feed registry (from the contracts), per-county row counts, and ``ops.feed_completeness``."""
+    text = resources.files("include.ingest").joinpath("completeness.sql").read_text(encoding="utf-8")
+    counties = sorted(code for code in county_names() if code != config.CITY_CODE)
+    conn.execute(sql.SQL(text.replace("%(counties)s", "{counties}")).format(counties=sql.Literal(counties)))
+    for contract in contracts().values():
+        conn.execute(
+            """insert into ops.feeds (feed, name_zh, department, department_zh, grain, deadline_day)
+               values (%s, %s, %s, %s, %s, %s)
+               on conflict (feed) do update set name_zh = excluded.name_zh, department = excluded.department,
+                   department_zh = excluded.department_zh, grain = excluded.grain,
+                   deadline_day = excluded.deadline_day""",
+            [
+                contract.feed,
+                contract.name_zh,
+                contract.department,
+                contract.department_zh,
+                contract.grain,
+                contract.deadline_day,
+            ],
+        )

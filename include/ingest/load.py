@@ -296,6 +296,7 @@ def load_delivery(
                 "update ops.loads set is_current = false where feed = %s and feed_month = %s and load_id <> %s",
                 [delivery.feed, delivery.month, load_id],
             )
+            _count_counties(conn, contract, load_id)
         rejected = len({(f.sheet, f.row) for f in findings if f.severity == "error" and f.row is not None})
         conn.execute(
             """update ops.loads set status = %s, is_current = %s, encoding = %s, detail_rows = %s,
@@ -319,6 +320,22 @@ def load_delivery(
     if status == "quarantined":
         _quarantine(delivery)
     return LoadResult(delivery, load_id, version, status, digest, rows, findings)
+
+
+def _count_counties(conn: Connection, contract: Contract, load_id: int) -> None:
+    """Detail rows per county of a load, for the completeness grid."""
+    section = contract.section("detail")
+    county = next((c for c in section.columns if c.type == "county"), None)
+    if county is None:
+        return
+    conn.execute("delete from ops.load_counties where load_id = %s", [load_id])
+    conn.execute(
+        sql.SQL(
+            "insert into ops.load_counties (load_id, county_code, detail_rows) "
+            "select %s, {county}, count(*) from {table} where _load_id = %s group by {county}"
+        ).format(county=sql.Identifier(f"{county.name}_code"), table=sql.Identifier(config.SCHEMA_RAW, section.table)),
+        [load_id, load_id],
+    )
 
 
 def _load_row(

@@ -183,3 +183,28 @@ def test_gate_holds_back_a_resubmission_whose_totals_do_not_add_up(december, run
     stamp_received(original, DECEMBER, day=9)
     assert run_dag(DECEMBER) == "success"
     assert mart_rows(conn) == before
+
+
+def test_completeness_grid_marks_each_county_of_the_delivered_month(december, connect):
+    """December's microcredit file arrived on the 5th (deadline the 10th): on time in every county."""
+    rows = (
+        connect("auditor")
+        .execute(
+            """select county_code, status, detail_rows from ops.feed_completeness
+           where feed = 'microcredit' and feed_month = %s order by county_code""",
+            [DECEMBER],
+        )
+        .fetchall()
+    )
+    assert len(rows) == 10
+    assert {status for _, status, _ in rows} in ({"on_time"}, {"resubmitted"})
+    assert all(count > 0 for _, _, count in rows)
+    other = (
+        connect("auditor")
+        .execute(
+            "select distinct status from ops.feed_completeness where feed = 'water_projects' and feed_month = %s",
+            [DECEMBER],
+        )
+        .fetchall()
+    )
+    assert other == [("missing",)], "a feed with no delivery is missing in every county"

@@ -42,7 +42,19 @@ class Converted:
 
 
 def cell_converter(column: Column, unit: str | None, key: bytes) -> Callable[[str], Cell]:
-    """The scalar conversion of one cell of ``column``: raw-table values, or ValueError(expected)."""
+    """The scalar conversion of one cell of ``column``: raw-table values, or ValueError(expected).
+
+    A blank cell in an optional column that is not a number (a completion date not yet
+    known, an enum left empty) is a null, not an error; blank numbers mean zero.
+    """
+    convert_one = _cell_converter(column, unit, key)
+    if column.required or column.type not in ("enum", "date", "month", "county"):
+        return convert_one
+    nothing: Cell = (None,) * len(column.raw_columns())
+    return lambda text: nothing if text == "" else convert_one(text)
+
+
+def _cell_converter(column: Column, unit: str | None, key: bytes) -> Callable[[str], Cell]:
     kind = column.type
     if kind == "county":
         return _county

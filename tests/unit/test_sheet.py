@@ -65,3 +65,20 @@ def test_a_bad_cell_rejects_its_row_with_a_precise_finding():
     assert len(result.records) == 1
     found = {(f.rule, f.row, f.column) for f in result.findings}
     assert found == {("bad_county", 3, "县(市、区)"), ("bad_count", 4, "享受政策的已脱贫户数")}
+
+
+def test_a_blank_optional_date_or_enum_is_null_not_an_error():
+    from include.ingest.contract import Column
+    from include.ingest.convert import convert_cell
+
+    date = Column("closed_on", "date", False, {"结清日期": None})
+    kind = Column("kind", "enum", False, {"类别": None}, ("甲", "乙"))
+    assert convert_cell(date, None, "", b"k") == (None,)
+    assert convert_cell(kind, None, "", b"k") == (None,)
+    required = Column("kind", "enum", True, {"类别": None}, ("甲", "乙"))
+    try:
+        convert_cell(required, None, "", b"k")
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("a blank required enum must not convert")

@@ -24,6 +24,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from include.ingest.ids import check_digit  # noqa: E402
+from include.samples import microcredit  # noqa: E402
 from include.samples.common import resident_id  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parent / "ingest_test"
@@ -32,31 +33,9 @@ MONTH = dt.date(2022, 1, 1)
 STAMP = (2022, 2, 5, 9, 0, 0)
 Row = Sequence[object]
 
-DETAIL_HEADER = [
-    "县(市、区)",
-    "乡镇",
-    "行政村",
-    "借款人身份证号",
-    "户类型",
-    "贷款账号",
-    "贷款银行",
-    "放款日期",
-    "到期日期",
-    "贷款金额(万元)",
-    "贷款余额(万元)",
-    "当月还款(万元)",
-    "统计月份",
-]
-TOTALS_HEADER = [
-    "县(市、区)",
-    "享受政策的已脱贫户数",
-    "享受政策的监测户数",
-    "目前总贷款余额户数",
-    "当年新增户数",
-    "当年新增户贷率",
-    "总贷款余额户贷率",
-    "排名",
-]
+# The microcredit template's headers (the test contract reuses its columns).
+DETAIL_HEADER = list(microcredit.DETAIL_HEADER)
+TOTALS_HEADER = list(microcredit.TOTALS_HEADER)
 _RNG = random.Random("ingest-corpus")
 _TAKEN: set[str] = set()
 IDS = [resident_id(_RNG, region, _TAKEN) for region in ("411481", "411422", "411426", "411402", "411421")]

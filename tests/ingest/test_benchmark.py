@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from psycopg import sql
 
+from include.samples import microcredit
 from include.samples.common import resident_id
 
 ROWS = 300_000
@@ -34,22 +35,9 @@ COUNTIES = [
     ("民权县", "411421"),
     ("睢阳区", "411403"),
 ]
-DETAIL_HEADER = [
-    "县(市、区)",
-    "乡镇",
-    "行政村",
-    "借款人身份证号",
-    "户类型",
-    "贷款账号",
-    "贷款银行",
-    "放款日期",
-    "到期日期",
-    "贷款金额(元)",
-    "贷款余额(元)",
-    "当月还款(元)",
-    "统计月份",
-]
-TOTALS_HEADER = ["县(市、区)", "享受政策的已脱贫户数", "享受政策的监测户数", "目前总贷款余额户数", "当年新增户数"]
+# The microcredit template, with amounts in 元 (thousands separators in the cells).
+DETAIL_HEADER = [header.replace("(万元)", "(元)") for header in microcredit.DETAIL_HEADER]
+TOTALS_HEADER = list(microcredit.TOTALS_HEADER[:5])
 pytestmark = [pytest.mark.benchmark, pytest.mark.integration]
 
 

@@ -3,6 +3,7 @@
 up          start (or find) the warehouse and create roles, schemas, tables
 stop        stop the embedded server
 run         run the monthly pipeline through Airflow for every month of 2021
+ingest      load months of the sample feeds into raw only (no DAG, no dbt): for developing models
 psql-env    print PG* variables for psql as a role (used by ``make psql``)
 rules       compile expectations/rules/*.yml into the GX context
 """
@@ -125,11 +126,24 @@ def cmd_run_month(args: argparse.Namespace) -> int:
     return 0
 
 
-def ensure_samples(scale: float = 1.0) -> int:
-    """Write the sample feeds once (deterministic); returns how many files were written."""
+def ensure_samples() -> int:
+    """Write the sample feeds once (deterministic; SQW_SAMPLE_SCALE, default 1); returns the file count."""
     from include.samples import generate_missing  # noqa: PLC0415
 
-    return generate_missing(config.LANDING_DIR, scale=scale)
+    return generate_missing(config.LANDING_DIR, scale=float(os.environ.get("SQW_SAMPLE_SCALE", "1")))
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from include.pipeline import feed_names, ingest_feed  # noqa: PLC0415
+
+    prepare_runtime(parse=False)
+    print(f"» sample feeds: {ensure_samples()} file(s) written to {config.LANDING_DIR}", flush=True)
+    for month in args.months:
+        for feed in args.feed or feed_names():
+            result = ingest_feed(feed, dt.date.fromisoformat(f"{month}-01"), "cli-ingest")
+            rows = sum(sum((d["rows"] or {}).values()) for d in result["deliveries"])
+            print(f"  {month} {feed:<22} {rows:>9} rows", flush=True)
+    return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -226,6 +240,10 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run")
     run.add_argument("--month", help="only this month (YYYY-MM)")
     run.set_defaults(func=cmd_run)
+    ingest = sub.add_parser("ingest")
+    ingest.add_argument("months", nargs="+", help="YYYY-MM")
+    ingest.add_argument("--feed", action="append", help="only this feed (repeatable)")
+    ingest.set_defaults(func=cmd_ingest)
     one = sub.add_parser("run-month")
     one.add_argument("month", help="YYYY-MM")
     one.add_argument("--log", required=True)

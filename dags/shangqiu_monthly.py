@@ -10,8 +10,10 @@ One run per reporting month; the month is the run's data interval
 2. **dbt**: staging → core facts → candidate marts, rendered by Cosmos from the manifest.
 3. **validate**: the Great Expectations gate runs every rule in `expectations/rules` on
    the month's candidate marts and records each outcome in `dq`.
-4. **publish**: copies the candidate marts into `marts` in one transaction, only when no
-   `fail` rule failed; otherwise the run fails and the published marts stay as they were.
+4. **check**: one task per owning department; it fails when one of its `fail` rules
+   failed, so a failed check is a failed task and the run is not green (the owner is alerted).
+5. **publish**: replaces the month in `marts`, in one transaction, for every mart that no
+   failed rule taints (by dbt lineage); the tainted marts stay exactly as they were.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pendulum
 from airflow.sdk import Asset, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
+from include.alerts import alert_owner
 from include.cosmos_config import dbt_task_group
 
 PUBLISHED_MARTS = Asset("postgres://warehouse/marts")
@@ -32,7 +35,12 @@ PUBLISHED_MARTS = Asset("postgres://warehouse/marts")
     max_active_runs=1,
     doc_md=__doc__,
     tags=["shangqiu", "monthly", "publish"],
-    default_args={"owner": "data-engineering", "retries": 1, "retry_delay": pendulum.duration(minutes=1)},
+    default_args={
+        "owner": "data-engineering",
+        "retries": 1,
+        "retry_delay": pendulum.duration(minutes=1),
+        "on_failure_callback": alert_owner,
+    },
 )
 def shangqiu_monthly() -> None:
     @task
@@ -55,21 +63,32 @@ def shangqiu_monthly() -> None:
         assert data_interval_start is not None
         return validate_month(month_of(data_interval_start), run_id or "")
 
-    @task(retries=0, outlets=[PUBLISHED_MARTS])
-    def publish(verdict: dict, run_id: str | None = None) -> dict:
+    @task
+    def departments(verdict: dict) -> list[dict]:
+        from include.pipeline import checks_by_owner
+
+        return checks_by_owner(verdict)
+
+    @task(retries=0, map_index_template="{{ check.owner }}")
+    def check(check: dict) -> None:
         from airflow.sdk.exceptions import AirflowFailException
 
+        from include.pipeline import check_failures
+
+        if reason := check_failures(check):
+            raise AirflowFailException(reason)
+
+    @task(retries=0, outlets=[PUBLISHED_MARTS])
+    def publish(verdict: dict, run_id: str | None = None) -> dict:
         from include.pipeline import publish_month
 
-        decision = publish_month(verdict, run_id or "")
-        if not decision["published"]:
-            raise AirflowFailException(f"held back: failed rules {decision['failed']}")
-        return decision
+        return publish_month(verdict, run_id or "")
 
     loaded = ingest.expand(feed=feeds())
     transform = dbt_task_group("dbt")
     verdict = validate()
     loaded >> transform >> verdict
+    check.expand(check=departments(verdict))
     publish(verdict)
 
 

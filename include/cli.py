@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import json
 import os
 import shlex
 import subprocess
@@ -89,18 +90,34 @@ def load_dag(dag_id: str = "shangqiu_monthly"):  # type: ignore[no-untyped-def]
     return getattr(module, dag_id)()
 
 
-def run_month(dag, month: dt.date, log: Path) -> str:  # type: ignore[no-untyped-def]
-    """One real Airflow DAG run for ``month``; returns the run's final state."""
+STAGES = {"ingest": "ingest", "dbt": "dbt.", "gate": ("validate", "departments", "check", "publish")}
+
+
+def _stage_seconds(run) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Seconds the run's task instances spent per stage (ingest, dbt, gate)."""
+    spent = dict.fromkeys(STAGES, 0.0)
+    for ti in run.get_task_instances():
+        if ti.start_date and ti.end_date:
+            for stage, prefix in STAGES.items():
+                if ti.task_id.startswith(prefix):
+                    spent[stage] += (ti.end_date - ti.start_date).total_seconds()
+    return spent
+
+
+def run_month(dag, month: dt.date, log: Path, timings: dict[str, float] | None = None) -> str:  # type: ignore[no-untyped-def]
+    """One real Airflow DAG run for ``month``; returns the run's final state (``timings``: seconds per stage)."""
     import pendulum  # noqa: PLC0415
 
     following = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     logical = pendulum.datetime(following.year, following.month, 1, tz="UTC")
     with _output_to(log):
         run = dag.test(logical_date=logical, run_after=logical)
+    if timings is not None:
+        timings.update(_stage_seconds(run))
     return str(getattr(run, "state", run))
 
 
-def run_month_in_subprocess(month: dt.date, log: Path) -> str:
+def run_month_in_subprocess(month: dt.date, log: Path, timings: dict[str, float]) -> str:
     """One month's DAG run in a fresh process, as an Airflow worker would run it.
 
     Many in-process dbt invocations in one long-lived process slow down steadily
@@ -117,12 +134,16 @@ def run_month_in_subprocess(month: dt.date, log: Path) -> str:
         with open(log, "a", encoding="utf-8") as handle:
             handle.write(result.stdout + result.stderr)
         return "error"
-    return result.stdout.strip().splitlines()[-1]
+    state, spent = result.stdout.strip().splitlines()[-1].split(" ", 1)
+    timings.update(json.loads(spent))
+    return state
 
 
 def cmd_run_month(args: argparse.Namespace) -> int:
     prepare_runtime(parse=False)
-    print(run_month(load_dag(), dt.date.fromisoformat(f"{args.month}-01"), Path(args.log)))
+    timings: dict[str, float] = {}
+    state = run_month(load_dag(), dt.date.fromisoformat(f"{args.month}-01"), Path(args.log), timings)
+    print(state, json.dumps(timings))
     return 0
 
 
@@ -153,22 +174,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     print("» warehouse: starting and bootstrapping", flush=True)
     prepare_runtime()
     print(f"» sample feeds: {ensure_samples()} file(s) written to {config.LANDING_DIR}", flush=True)
-    dag = load_dag()
     log = config.STATE_DIR / "logs" / "run.log"
     months = (
         [dt.date(config.YEAR, m, 1) for m in range(1, 13)]
         if not args.month
         else [dt.date.fromisoformat(f"{args.month}-01")]
     )
+    timings: dict[dt.date, dict[str, float]] = {}
     for done, month in enumerate(months, start=1):
         tick = time.monotonic()
-        state = run_month(dag, month, log)
+        timings[month] = {}
+        state = run_month_in_subprocess(month, log, timings[month])
+        spent = timings[month]
         print(
             f"  [{done:2d}/{len(months)}] {month:%Y-%m}  {state:<8} {month_line(month)}"
-            f"  ({time.monotonic() - tick:.0f} s)",
+            f"  ({time.monotonic() - tick:.0f} s: ingest {spent.get('ingest', 0):.0f}, dbt {spent.get('dbt', 0):.0f},"
+            f" gate {spent.get('gate', 0):.0f})",
             flush=True,
         )
-    print(summary(months, log, time.monotonic() - started), flush=True)
+    print(summary(months, log, time.monotonic() - started, timings), flush=True)
     return 0
 
 

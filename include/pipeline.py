@@ -53,17 +53,41 @@ def validate_month(month: dt.date, run_id: str) -> dict[str, Any]:
     """Run the gate's rules on the month's candidate marts; record them in dq."""
     with psycopg.connect(server().url("transformer")) as conn:
         verdict = gate.validate(conn, gx_url(), month, run_id)
-    return {"month": month.isoformat(), "passed": verdict.passed, "failed": verdict.failed, "warned": verdict.warned}
+    return verdict.as_dict()
+
+
+def checks_by_owner(verdict: dict[str, Any]) -> list[dict[str, Any]]:
+    """The verdict split by owning department: one Airflow check task each."""
+    return gate.Verdict.from_dict(verdict).by_owner()
+
+
+def check_failures(check: dict[str, Any]) -> str | None:
+    """Why one department's check task must fail (its fail rules that failed), or None."""
+    if not check["failed"]:
+        return None
+    return f"{check['owner']} {check['month']}: failed rules {', '.join(check['failed'])}"
 
 
 def publish_month(verdict: dict[str, Any], run_id: str) -> dict[str, Any]:
-    """Publish the candidate marts if no fail rule failed; the decision is logged either way."""
-    decided = gate.Verdict(
-        dt.date.fromisoformat(verdict["month"]), verdict["passed"], verdict["failed"], verdict["warned"]
-    )
+    """Publish every mart the failed rules do not taint; the decision is logged either way."""
+    decided = gate.Verdict.from_dict(verdict)
     with psycopg.connect(server().url("transformer")) as conn:
         publication_id = gate.publish(conn, decided, run_id)
-    return {"publication_id": publication_id, "published": decided.publishable, "failed": decided.failed}
+    return {
+        "publication_id": publication_id,
+        "published": decided.publishable,
+        "failed": decided.failed,
+        "held_back": sorted(decided.held_back),
+    }
 
 
-__all__ = ["config", "feed_names", "ingest_feed", "month_of", "publish_month", "validate_month"]
+__all__ = [
+    "check_failures",
+    "checks_by_owner",
+    "config",
+    "feed_names",
+    "ingest_feed",
+    "month_of",
+    "publish_month",
+    "validate_month",
+]

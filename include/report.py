@@ -42,6 +42,8 @@ def league_table(month: dt.date) -> str:
                from marts.mart_microcredit_league where month_start = %s order by sort_order""",
             [month],
         ).fetchall()
+    if not rows:
+        return "  (nothing published for this month: held back by the gate, see the findings above)"
     header = ("县(市、区)", "享受政策户", "余额户数", "新增户数", "新增户贷率", "余额户贷率", "排名")
     lines = ["{:<8} {:>9} {:>8} {:>8} {:>9} {:>9} {:>4}".format(*header)]
     for name, eligible, balance, new, new_rate, balance_rate, rank in rows:
@@ -51,15 +53,62 @@ def league_table(month: dt.date) -> str:
     return "\n".join(lines)
 
 
-def summary(months: list[dt.date], log: Path, seconds: float) -> str:
+def cost_line(timings: dict[dt.date, dict[str, float]]) -> str:
+    """The dbt cost of the last month against the first, from one run's task timings."""
+    first, last = min(timings), max(timings)
+    if first == last or not timings[first].get("dbt"):
+        return ""
+    ratio = timings[last]["dbt"] / timings[first]["dbt"]
+    return (
+        f"dbt time, {last:%Y-%m} vs {first:%Y-%m}: {timings[last]['dbt']:.0f} s / {timings[first]['dbt']:.0f} s"
+        f" = {ratio:.2f}x"
+    )
+
+
+def findings(months: list[dt.date]) -> list[str]:
+    """The gate's failed rules of the latest run of each month, with declared and computed values."""
     with _auditor() as conn:
-        published = conn.execute(
-            """select count(distinct month_start) filter (where status = 'published'),
-                      count(distinct month_start) filter (where status = 'held_back')
-               from (select distinct on (month_start) month_start, status from dq.publications
-                     where month_start = any(%s) order by month_start, publication_id desc) latest""",
+        rows = conn.execute(
+            """with latest as (
+                   select distinct on (month_start, rule_id) * from dq.rule_runs
+                   where month_start = any(%s) order by month_start, rule_id, rule_run_id desc)
+               select l.month_start, l.rule_id, l.severity, f.county_code, f.measure, f.declared, f.computed,
+                      f.difference, count(*) over (partition by l.rule_run_id) as offending,
+                      row_number() over (partition by l.rule_run_id order by f.county_code, f.measure) as nth
+               from latest l join dq.rule_failures f using (rule_run_id)
+               where l.status <> 'passed' order by l.month_start, l.severity, l.rule_id, nth""",
             [months],
-        ).fetchone() or (0, 0)
+        ).fetchall()
+    lines = []
+    for month, rule, severity, county, measure, declared, computed, difference, offending, nth in rows:
+        if nth > 3:
+            continue
+        more = f" (+{offending - 3} more rows)" if nth == 3 and offending > 3 else ""
+        lines.append(
+            f"  {month:%Y-%m} {severity:<4} {rule}: {county or ''} {measure or ''} declared {declared} "
+            f"computed {computed} (difference {difference}){more}"
+        )
+    return lines
+
+
+def summary(
+    months: list[dt.date], log: Path, seconds: float, timings: dict[dt.date, dict[str, float]] | None = None
+) -> str:
+    with _auditor() as conn:
+        decisions: dict[str, int] = dict(
+            conn.execute(
+                """select status, count(*) from (select distinct on (month_start) month_start, status
+                   from dq.publications where month_start = any(%s)
+                   order by month_start, publication_id desc) latest group by status""",
+                [months],
+            ).fetchall()
+        )
+        held = conn.execute(
+            """select month_start, held_back from (select distinct on (month_start) month_start, held_back
+               from dq.publications where month_start = any(%s) order by month_start, publication_id desc) l
+               where cardinality(held_back) > 0 order by month_start""",
+            [months],
+        ).fetchall()
         checks = conn.execute(
             """select count(*) filter (where status = 'passed'), count(*) filter (where status <> 'passed')
                from (select distinct on (month_start, rule_id) status from dq.rule_runs
@@ -68,12 +117,18 @@ def summary(months: list[dt.date], log: Path, seconds: float) -> str:
         ).fetchone() or (0, 0)
     found = server(start=False)
     last = max(months)
+    gate_findings = findings(months)
     return "\n".join(
         [
             "",
-            f"Months published: {published[0]} of {len(months)}"
-            + (f" ({published[1]} held back by the gate)" if published[1] else ""),
+            f"Months fully published: {decisions.get('published', 0)} of {len(months)}"
+            + (f"; partly published: {decisions['partial']}" if decisions.get("partial") else "")
+            + (f"; held back entirely: {decisions['held_back']}" if decisions.get("held_back") else ""),
+            *[f"  {month:%Y-%m} held back: {', '.join(marts)}" for month, marts in held],
             f"Checks: {checks[0]} passed, {checks[1]} failed",
+            "Gate findings (failed rules, offending rows):" if gate_findings else "Gate findings: none",
+            *gate_findings,
+            cost_line(timings or {}),
             f"Published league table, {last:%Y-%m} (marts.mart_microcredit_league):",
             league_table(last),
             "",

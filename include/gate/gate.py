@@ -1,24 +1,28 @@
 """Write-audit-publish: validate the candidate marts for a month, then publish or hold back.
 
 1. ``prepare_views`` scopes every gated relation to the run's month (``gate.*``).
-2. ``validate`` runs the GX checkpoint and records every rule's outcome in ``dq``.
-3. ``publish`` copies the candidate marts into the BI schema in one transaction,
-   only when no rule of severity ``fail`` failed; otherwise the published marts
-   stay exactly as they were, and the decision is logged with its reason.
+2. ``validate`` runs the GX checkpoint, records every rule's outcome in ``dq``, and
+   decides from dbt lineage which marts each failed ``fail`` rule taints.
+3. ``publish`` replaces the month's rows of every untainted candidate mart in the BI
+   schema, all in one transaction; a tainted mart keeps exactly what it had. Each
+   publication appends the month's rows to the mart's history in ``dq``, so
+   ``dq.<mart>_as_of(timestamp)`` returns the mart as it was published then.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
+from typing import Any
 
 from psycopg import Connection, sql
 from psycopg.types.json import Jsonb
 
 from include import config
 from include.gate import gx_context
+from include.gate.lineage import lineage
 from include.gate.rules import Rule, all_rules, relation_schema
 
 
@@ -28,10 +32,46 @@ class Verdict:
     passed: list[str]
     failed: list[str]  # rule ids of severity fail that failed (or errored)
     warned: list[str]  # rule ids of severity warn that failed
+    held_back: dict[str, list[str]] = field(default_factory=dict)  # mart -> the failed rules that taint it
+    owners: dict[str, str] = field(default_factory=dict)  # rule id -> owning department
 
     @property
     def publishable(self) -> bool:
         return not self.failed
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "month": self.month.isoformat(),
+            "passed": self.passed,
+            "failed": self.failed,
+            "warned": self.warned,
+            "held_back": self.held_back,
+            "owners": self.owners,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Verdict:
+        return cls(
+            dt.date.fromisoformat(data["month"]),
+            list(data["passed"]),
+            list(data["failed"]),
+            list(data["warned"]),
+            {mart: list(rules) for mart, rules in data.get("held_back", {}).items()},
+            dict(data.get("owners", {})),
+        )
+
+    def by_owner(self) -> list[dict[str, Any]]:
+        """One entry per owning department: its failed and warned rules (for one Airflow task each)."""
+        owners = sorted(set(self.owners.values()))
+        return [
+            {
+                "month": self.month.isoformat(),
+                "owner": owner,
+                "failed": [r for r in self.failed if self.owners.get(r) == owner],
+                "warned": [r for r in self.warned if self.owners.get(r) == owner],
+            }
+            for owner in owners
+        ]
 
 
 def ensure_dq_schema(conn: Connection) -> None:
@@ -62,6 +102,7 @@ def validate(conn: Connection, url: str, month: dt.date, run_id: str) -> Verdict
     outcomes = gx_context.run_checkpoint(url)
     rules: dict[str, Rule] = {rule.id: rule for rule in all_rules()}
     passed, failed, warned = [], [], []
+    held_back: dict[str, list[str]] = {}
     with conn.transaction():
         conn.execute("delete from dq.rule_runs where run_id = %s and month_start = %s", [run_id, month])
         for outcome in outcomes:
@@ -105,9 +146,13 @@ def validate(conn: Connection, url: str, month: dt.date, run_id: str) -> Verdict
                 passed.append(rule.id)
             elif rule.severity == "fail":
                 failed.append(rule.id)
+                named = {str(row["mart"]) for row in outcome.unexpected_rows if row.get("mart")}
+                for mart in lineage().affected_marts(rule.relations(), named):
+                    held_back.setdefault(mart, []).append(rule.id)
             else:
                 warned.append(rule.id)
-    return Verdict(month, passed, failed, warned)
+    owners = {rule.id: rule.owner for rule in rules.values()}
+    return Verdict(month, passed, failed, warned, held_back, owners)
 
 
 def candidate_marts(conn: Connection) -> list[str]:
@@ -127,33 +172,84 @@ def _source_files(conn: Connection, month: dt.date) -> list[dict[str, object]]:
     return [{"feed": f, "file_name": n, "sha256": h, "version": v} for f, n, h, v in rows]
 
 
+def _columns(conn: Connection, schema: str, table: str) -> list[str]:
+    rows = conn.execute(
+        """select attname from pg_attribute where attrelid = to_regclass(%s) and attnum > 0
+           and not attisdropped order by attnum""",
+        [f'"{schema}"."{table}"'],
+    ).fetchall()
+    return [name for (name,) in rows]
+
+
+def _publish_mart(conn: Connection, mart: str, month: dt.date, publication_id: int) -> None:
+    """Replace ``month`` of one published mart with the candidate's rows, and append them to its history."""
+    candidate = sql.Identifier(config.SCHEMA_CANDIDATE, mart)
+    published = sql.Identifier(config.SCHEMA_PUBLISHED, mart)
+    history = sql.Identifier(config.SCHEMA_DQ, mart + "__history")
+    columns = _columns(conn, config.SCHEMA_CANDIDATE, mart)
+    if _columns(conn, config.SCHEMA_PUBLISHED, mart) not in ([], columns):
+        # The mart was redefined: its published table and history start again from this month.
+        conn.execute(sql.SQL("drop table {} cascade").format(published))
+        conn.execute(sql.SQL("drop table if exists {} cascade").format(history))
+    conn.execute(sql.SQL("create table if not exists {} (like {})").format(published, candidate))
+    conn.execute(
+        sql.SQL("create index if not exists {} on {} (month_start)").format(
+            sql.Identifier(mart + "__by_month"), published
+        )
+    )
+    conn.execute(sql.SQL("delete from {} where month_start = %s").format(published), [month])
+    conn.execute(
+        sql.SQL("insert into {} select * from {} where month_start = %s").format(published, candidate), [month]
+    )
+    conn.execute(
+        sql.SQL(
+            """create table if not exists {} (like {}, publication_id bigint not null,
+               published_at timestamptz not null, superseded_at timestamptz)"""
+        ).format(history, candidate)
+    )
+    conn.execute(
+        sql.SQL("update {} set superseded_at = now() where month_start = %s and superseded_at is null").format(history),
+        [month],
+    )
+    conn.execute(
+        sql.SQL("insert into {} select *, %s, now(), null from {} where month_start = %s").format(history, candidate),
+        [publication_id, month],
+    )
+    conn.execute(
+        sql.SQL(
+            """create or replace function {fn}(at timestamptz) returns setof {h} language sql stable as
+               $$ select * from {h} where published_at <= at and (superseded_at is null or superseded_at > at) $$"""
+        ).format(fn=sql.Identifier(config.SCHEMA_DQ, mart + "_as_of"), h=history)
+    )
+
+
 def publish(conn: Connection, verdict: Verdict, run_id: str) -> int:
-    """Publish every candidate mart atomically if the verdict allows; log the decision either way."""
+    """Publish the month of every mart no failed rule taints, in one transaction; log the decision."""
     marts = candidate_marts(conn)
-    status = "published" if verdict.publishable else "held_back"
-    reason = None if verdict.publishable else "failed rules: " + ", ".join(verdict.failed)
+    held = sorted(set(verdict.held_back) & set(marts)) if verdict.failed else []
+    if verdict.failed and not verdict.held_back:
+        held = marts  # a failure lineage cannot place holds everything back
+    released = [mart for mart in marts if mart not in held]
+    status = "published" if not held else ("partial" if released else "held_back")
+    reason = None if not held else "failed rules: " + ", ".join(verdict.failed)
     with conn.transaction():
-        if verdict.publishable:
-            for mart in marts:
-                published = sql.Identifier(config.SCHEMA_PUBLISHED, mart)
-                conn.execute(sql.SQL("drop table if exists {}").format(published))
-                conn.execute(
-                    sql.SQL("create table {} as table {}").format(
-                        published, sql.Identifier(config.SCHEMA_CANDIDATE, mart)
-                    )
-                )
         (publication_id,) = conn.execute(
-            """insert into dq.publications (run_id, month_start, status, marts, source_files, rules_passed,
-                   rules_failed, reason) values (%s, %s, %s, %s, %s, %s, %s, %s) returning publication_id""",
+            """insert into dq.publications (run_id, month_start, status, marts, held_back, source_files,
+                   rule_results, rules_passed, rules_failed, reason)
+               values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) returning publication_id""",
             [
                 run_id,
                 verdict.month,
                 status,
-                marts,
+                released,
+                held,
                 Jsonb(_source_files(conn, verdict.month)),
+                Jsonb({"failed": verdict.failed, "warned": verdict.warned, "held_back": verdict.held_back}),
                 len(verdict.passed),
                 len(verdict.failed) + len(verdict.warned),
                 reason,
             ],
         ).fetchone() or (0,)
+        for mart in released:
+            _publish_mart(conn, mart, verdict.month, int(publication_id))
     return int(publication_id)

@@ -45,3 +45,12 @@ create table if not exists dq.publications (
 comment on table dq.rule_runs is 'One row per rule per gate run: what was checked, for which month, and the outcome.';
 comment on table dq.rule_failures is 'The offending rows of a failed rule: county, month, measure, declared and computed values.';
 comment on table dq.publications is 'Every gate decision: which marts were published (or held back), from which files, after which checks.';
+
+-- Since issue 5: partial publication (a failing department holds back only its own marts).
+alter table dq.publications add column if not exists held_back text [] not null default '{}';
+alter table dq.publications add column if not exists rule_results jsonb not null default '{}';
+alter table dq.publications drop constraint if exists publications_status_check;
+alter table dq.publications add constraint publications_status_check
+    check (status in ('published', 'partial', 'held_back'));
+comment on column dq.publications.marts is 'The marts whose month was published (replaced) by this decision.';
+comment on column dq.publications.held_back is 'The marts a failed fail-rule taints (by dbt lineage): their published month stays as it was.';

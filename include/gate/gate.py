@@ -104,7 +104,6 @@ def validate(conn: Connection, url: str, month: dt.date, run_id: str) -> Verdict
     passed, failed, warned = [], [], []
     held_back: dict[str, list[str]] = {}
     with conn.transaction():
-        conn.execute("delete from dq.rule_runs where run_id = %s and month_start = %s", [run_id, month])
         for outcome in outcomes:
             rule = rules[outcome.rule_id]
             status = "error" if outcome.error else ("passed" if outcome.success else "failed")
@@ -156,8 +155,10 @@ def validate(conn: Connection, url: str, month: dt.date, run_id: str) -> Verdict
 
 
 def candidate_marts(conn: Connection) -> list[str]:
+    """The marts dbt built into the candidate schema (tables and partitioned parents, not partitions)."""
     rows = conn.execute(
-        "select table_name from information_schema.tables where table_schema = %s order by table_name",
+        """select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+           where n.nspname = %s and c.relkind in ('r', 'p') and not c.relispartition order by c.relname""",
         [config.SCHEMA_CANDIDATE],
     ).fetchall()
     return [name for (name,) in rows]

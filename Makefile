@@ -12,7 +12,7 @@ export GX_ANALYTICS_ENABLED := False
 export DO_NOT_TRACK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help run test stop clean psql rules lint
+.PHONY: help run test stop clean psql rules lint explain
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -44,3 +44,6 @@ rules: $(VENV)/.installed ## compile expectations/rules/*.yml into the committed
 
 lint: $(VENV)/.installed ## ruff, mypy and sqlfluff only
 	@$(VENV)/bin/pytest tests/test_lint.py
+
+explain: $(VENV)/.installed ## how a published figure was made: MART= COUNTY=name|code|商丘市 MONTH=YYYY-MM METRIC=
+	@$(PY) -m include.cli explain --mart "$(MART)" --county "$(COUNTY)" --month "$(MONTH)" --metric "$(METRIC)"

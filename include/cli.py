@@ -6,6 +6,7 @@ run         run the monthly pipeline through Airflow for every month of 2021
 ingest      load months of the sample feeds into raw only (no DAG, no dbt): for developing models
 psql-env    print PG* variables for psql as a role (used by ``make psql``)
 rules       compile expectations/rules/*.yml into the GX context
+explain     how a published figure was made, as the auditor reads it (``make explain``)
 """
 
 from __future__ import annotations
@@ -256,6 +257,26 @@ def cmd_rules(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    import psycopg  # noqa: PLC0415
+
+    from include.explain import MANIFEST, explain, render  # noqa: PLC0415
+    from include.warehouse.setup import ensure_ready  # noqa: PLC0415
+
+    server = ensure_ready()
+    if not MANIFEST.exists():
+        env = {**os.environ, **dbt_env(server)}
+        subprocess.run([_bin("dbt"), "parse", "--quiet"], cwd=config.DBT_PROJECT_DIR, env=env, check=True)
+    with psycopg.connect(server.url("auditor")) as conn:
+        conn.read_only = True
+        try:
+            print(render(explain(conn, args.mart, args.county, args.month, args.metric)))
+        except (LookupError, ValueError) as error:
+            print(f"make explain: {error}", file=sys.stderr)
+            return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m include.cli", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -278,6 +299,12 @@ def main(argv: list[str] | None = None) -> int:
     psql.add_argument("--role", default="bi")
     psql.set_defaults(func=cmd_psql_env)
     sub.add_parser("rules").set_defaults(func=cmd_rules)
+    why = sub.add_parser("explain")
+    why.add_argument("--mart", required=True, help="mart name, with or without the mart_ prefix")
+    why.add_argument("--county", required=True, help="county name, code, or 商丘市")
+    why.add_argument("--month", required=True, help="YYYY-MM")
+    why.add_argument("--metric", required=True, help="a column of the mart")
+    why.set_defaults(func=cmd_explain)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

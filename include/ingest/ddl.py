@@ -21,6 +21,8 @@ LINEAGE_TYPES = {
     "_sheet": "text",
     "_row_number": "integer",
 }
+# What an auditor may read of a raw table: where each row came from, never its content.
+AUDITOR_COLUMNS = (*LINEAGE_TYPES, "county_code")
 
 
 def _ensure_table(conn: Connection, section: Section) -> None:
@@ -49,6 +51,13 @@ def _ensure_table(conn: Connection, section: Section) -> None:
             "(select load_id from ops.loads where is_current)"
         ).format(sql.Identifier(config.SCHEMA_RAW, section.table + "_current"), table)
     )
+    lineage = sql.SQL(", ").join(sql.Identifier(c) for c in AUDITOR_COLUMNS if c in section.raw_columns())
+    for relation in (section.table, section.table + "_current"):
+        conn.execute(
+            sql.SQL("grant select ({}) on {} to {}").format(
+                lineage, sql.Identifier(config.SCHEMA_RAW, relation), sql.Identifier(config.ROLE_AUDITOR)
+            )
+        )
 
 
 def ensure_contract_tables(conn: Connection, contract: Contract) -> None:

@@ -5,7 +5,10 @@
 | loader      | write ``raw`` and ``ops`` (loads, lineage, findings)              |
 | transformer | read ``raw``/``ops``; build staging, core, candidate; publish     |
 | bi          | read ``marts`` only                                              |
-| auditor     | read ``marts``, ``dq`` (check history) and ``ops`` (lineage)       |
+| auditor     | read ``marts``, ``dq`` (check history), ``ops`` (loads), ``core``   |
+|             | and ``staging`` (pseudonymised keys only), and the lineage columns |
+|             | of ``raw`` (granted per table by ``include.ingest.ddl``): enough   |
+|             | to trace a published figure to its source rows (``make explain``) |
 """
 
 from __future__ import annotations
@@ -28,9 +31,13 @@ OWNERS = {
 READERS = {
     config.SCHEMA_RAW: [config.ROLE_TRANSFORMER],
     config.SCHEMA_OPS: [config.ROLE_TRANSFORMER, config.ROLE_AUDITOR],
+    config.SCHEMA_STAGING: [config.ROLE_AUDITOR],
+    config.SCHEMA_CORE: [config.ROLE_AUDITOR],
     config.SCHEMA_PUBLISHED: [config.ROLE_BI, config.ROLE_AUDITOR],
     config.SCHEMA_DQ: [config.ROLE_AUDITOR],
 }
+# Usage only: the auditor reads raw's lineage columns, which ddl.py grants table by table.
+USAGE_ONLY = {config.SCHEMA_RAW: [config.ROLE_AUDITOR]}
 
 
 def ensure_database(server: Server) -> None:
@@ -74,6 +81,11 @@ def ensure_roles_and_schemas(server: Server) -> None:
                 )
             )
             conn.execute(sql.SQL("alter schema {} owner to {}").format(sql.Identifier(schema), sql.Identifier(owner)))
+        for schema, readers in USAGE_ONLY.items():
+            for reader in readers:
+                conn.execute(
+                    sql.SQL("grant usage on schema {} to {}").format(sql.Identifier(schema), sql.Identifier(reader))
+                )
         for schema, readers in READERS.items():
             for reader in readers:
                 args = {"s": sql.Identifier(schema), "r": sql.Identifier(reader), "o": sql.Identifier(OWNERS[schema])}

@@ -15,6 +15,7 @@ renamed as (
         borrower_id_key as borrower_key,
         borrower_id_birth_year::integer as borrower_birth_year,
         borrower_id_sex as borrower_sex,
+        borrower_id_region as borrower_region,
         household_type,
         account_no,
         bank,

@@ -1,0 +1,36 @@
+{{ config(materialized='month_partitioned', partition_by='month_start') }}
+-- depends_on: {{ ref('dim_person') }}
+
+with
+
+workers as (
+
+    select * from {{ ref('stg_employment__workers') }}
+    {% if var('month') %}
+        where month_start = {{ run_month() }}
+    {% endif %}
+
+),
+
+final as (
+
+    select
+        employment_id,
+        month_start,
+        county_code,
+        person_key,
+        person_type,
+        employment_type,
+        employment_type = '公益岗位' as is_public_welfare_post,
+        workplace,
+        employed_since,
+        monthly_income_yuan,
+        load_id,
+        source_sheet,
+        source_row
+
+    from workers
+
+)
+
+select * from final

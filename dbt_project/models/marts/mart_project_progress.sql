@@ -71,8 +71,10 @@ aggregated as (
         sum(benefit_income_yuan) filter (where is_implemented) as benefit_income_yuan
     from typed
     group by grouping sets (
-        (month_start, county_code, project_kind, program_code, category_code, category_zh, project_type_code,
-            project_type_zh),
+        (
+            month_start, county_code, project_kind, program_code, category_code, category_zh, project_type_code,
+            project_type_zh
+        ),
         (month_start, county_code, project_kind, program_code, category_code, category_zh),
         (month_start, county_code, project_kind, program_code),
         (month_start, project_kind, program_code, category_code, category_zh, project_type_code, project_type_zh),

@@ -1,0 +1,26 @@
+with
+
+project_types as (
+
+    select * from {{ ref('ref_project_types') }}
+
+),
+
+final as (
+
+    select
+        project_type_code,
+        project_kind,
+        program_code,
+        category_code,
+        category_zh,
+        category_en,
+        project_type_zh,
+        project_type_en,
+        is_industry
+
+    from project_types
+
+)
+
+select * from final

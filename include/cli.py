@@ -6,6 +6,7 @@ run         run the monthly pipeline through Airflow for every month of 2021
 ingest      load months of the sample feeds into raw only (no DAG, no dbt): for developing models
 psql-env    print PG* variables for psql as a role (used by ``make psql``)
 rules       compile expectations/rules/*.yml into the GX context
+report      write the auditor's HTML report of a month (and rebuild the GX Data Docs)
 """
 
 from __future__ import annotations
@@ -232,6 +233,17 @@ def cmd_rules(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from include.audit_report import write_report  # noqa: PLC0415
+    from include.warehouse.setup import ensure_ready  # noqa: PLC0415
+
+    ensure_ready()
+    started = time.monotonic()
+    path = write_report(dt.date.fromisoformat(f"{args.month}-01"))
+    print(f"{path}  ({time.monotonic() - started:.1f} s)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m include.cli", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -254,6 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     psql.add_argument("--role", default="bi")
     psql.set_defaults(func=cmd_psql_env)
     sub.add_parser("rules").set_defaults(func=cmd_rules)
+    report = sub.add_parser("report")
+    report.add_argument("--month", required=True, help="YYYY-MM")
+    report.set_defaults(func=cmd_report)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -66,4 +66,11 @@ def publish_month(verdict: dict[str, Any], run_id: str) -> dict[str, Any]:
     return {"publication_id": publication_id, "published": decided.publishable, "failed": decided.failed}
 
 
-__all__ = ["config", "feed_names", "ingest_feed", "month_of", "publish_month", "validate_month"]
+def report_month(month: dt.date) -> dict[str, Any]:
+    """The auditor's report for ``month``, after publish whatever the gate decided (read as the auditor role)."""
+    from include.audit_report import write_report  # noqa: PLC0415  (GX and Jinja load only when reporting)
+
+    return {"month": month.isoformat(), "report": str(write_report(month))}
+
+
+__all__ = ["config", "feed_names", "ingest_feed", "month_of", "publish_month", "report_month", "validate_month"]

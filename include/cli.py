@@ -7,6 +7,7 @@ ingest      load months of the sample feeds into raw only (no DAG, no dbt): for 
 psql-env    print PG* variables for psql as a role (used by ``make psql``)
 rules       compile expectations/rules/*.yml into the GX context
 explain     how a published figure was made, as the auditor reads it (``make explain``)
+report      write the auditor's HTML report of a month (and rebuild the GX Data Docs)
 """
 
 from __future__ import annotations
@@ -274,6 +275,18 @@ def cmd_explain(args: argparse.Namespace) -> int:
         except (LookupError, ValueError) as error:
             print(f"make explain: {error}", file=sys.stderr)
             return 2
+
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from include.audit_report import write_report  # noqa: PLC0415
+    from include.warehouse.setup import ensure_ready  # noqa: PLC0415
+
+    ensure_ready()
+    started = time.monotonic()
+    path = write_report(dt.date.fromisoformat(f"{args.month}-01"))
+    print(f"{path}  ({time.monotonic() - started:.1f} s)")
     return 0
 
 
@@ -305,6 +318,9 @@ def main(argv: list[str] | None = None) -> int:
     why.add_argument("--month", required=True, help="YYYY-MM")
     why.add_argument("--metric", required=True, help="a column of the mart")
     why.set_defaults(func=cmd_explain)
+    report = sub.add_parser("report")
+    report.add_argument("--month", required=True, help="YYYY-MM")
+    report.set_defaults(func=cmd_report)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

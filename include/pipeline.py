@@ -81,6 +81,13 @@ def publish_month(verdict: dict[str, Any], run_id: str) -> dict[str, Any]:
     }
 
 
+def report_month(month: dt.date) -> dict[str, Any]:
+    """The auditor's report for ``month``, after publish whatever the gate decided (read as the auditor role)."""
+    from include.audit_report import write_report  # noqa: PLC0415  (GX and Jinja load only when reporting)
+
+    return {"month": month.isoformat(), "report": str(write_report(month))}
+
+
 __all__ = [
     "check_failures",
     "checks_by_owner",
@@ -89,5 +96,6 @@ __all__ = [
     "ingest_feed",
     "month_of",
     "publish_month",
+    "report_month",
     "validate_month",
 ]

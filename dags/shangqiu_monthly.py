@@ -14,6 +14,8 @@ One run per reporting month; the month is the run's data interval
    failed, so a failed check is a failed task and the run is not green (the owner is alerted).
 5. **publish**: replaces the month in `marts`, in one transaction, for every mart that no
    failed rule taints (by dbt lineage); the tainted marts stay exactly as they were.
+6. **report**: writes the month's data-quality report for auditors (HTML) and the GX Data Docs,
+   whatever the gate decided.
 """
 
 from __future__ import annotations
@@ -84,12 +86,19 @@ def shangqiu_monthly() -> None:
 
         return publish_month(verdict, run_id or "")
 
+    @task(retries=0, trigger_rule="all_done")
+    def report(data_interval_start: pendulum.DateTime | None = None) -> dict:
+        from include.pipeline import month_of, report_month
+
+        assert data_interval_start is not None
+        return report_month(month_of(data_interval_start))
+
     loaded = ingest.expand(feed=feeds())
     transform = dbt_task_group("dbt")
     verdict = validate()
     loaded >> transform >> verdict
-    check.expand(check=departments(verdict))
-    publish(verdict)
+    checked = check.expand(check=departments(verdict))
+    [checked, publish(verdict)] >> report()
 
 
 shangqiu_monthly()

@@ -92,7 +92,12 @@ def load_dag(dag_id: str = "shangqiu_monthly"):  # type: ignore[no-untyped-def]
     return getattr(module, dag_id)()
 
 
-STAGES = {"ingest": "ingest", "dbt": "dbt.", "gate": ("validate", "departments", "check", "publish")}
+STAGES = {
+    "ingest": "ingest",
+    "dbt": "dbt.",
+    "gate": ("validate", "departments", "check", "publish"),
+    "report": "report",
+}
 
 
 def _stage_seconds(run) -> dict[str, float]:  # type: ignore[no-untyped-def]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -23,7 +24,7 @@ from psycopg.types.json import Jsonb
 from include import config
 from include.gate import gx_context
 from include.gate.lineage import lineage
-from include.gate.rules import Rule, all_rules, relation_schema
+from include.gate.rules import WAREHOUSE, Rule, Schemas, all_rules
 
 
 @dataclass(frozen=True)
@@ -78,14 +79,16 @@ def ensure_dq_schema(conn: Connection) -> None:
     conn.execute(resources.files("include.gate").joinpath("schema.sql").read_text(encoding="utf-8"))
 
 
-def prepare_views(conn: Connection, month: dt.date | None) -> None:
+def prepare_views(
+    conn: Connection, month: dt.date | None, rules: Sequence[Rule] | None = None, schemas: Schemas = WAREHOUSE
+) -> None:
     """``gate.<relation>``: the relation restricted to ``month`` (None: no rows, for compiling)."""
-    for relation in gx_context.referenced_relations():
+    for relation in gx_context.referenced_relations(rules):
         condition = sql.SQL("month_start = {}").format(sql.Literal(month)) if month else sql.SQL("false")
         conn.execute(
             sql.SQL("create or replace view {} as select * from {} where {}").format(
-                sql.Identifier(config.SCHEMA_GATE, relation),
-                sql.Identifier(relation_schema(relation), relation),
+                sql.Identifier(schemas.gate, relation),
+                sql.Identifier(schemas.schema_of(relation), relation),
                 condition,
             )
         )

@@ -4,41 +4,54 @@
 and one checkpoint (``gate``); ``run_checkpoint()`` runs it against the
 month-scoped ``gate.*`` views. The connection string is the variable
 ``${SQW_GX_URL}``, resolved from the environment at run time: no secret is
-committed.
+committed. Recompiling unchanged rules changes no file: suites, expectations,
+validation definitions and the checkpoint keep their ids.
+
+Both take a ``root_dir`` (default: the committed ``expectations/``), so tests can
+compile their own rules (``rules``) over scratch schemas (``schemas``) into a
+temporary context.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from include import config
-from include.gate.rules import Rule, all_rules, compile_sql
+from include.gate.rules import WAREHOUSE, Rule, Schemas, all_rules, compile_sql
 
 DATASOURCE = "warehouse"
 CHECKPOINT = "gate"
 URL_VARIABLE = "SQW_GX_URL"
+_FIELDS = ("unexpected_rows_query", "description", "meta", "severity")  # what a rule sets on its expectation
 
 
-def _context() -> Any:
+def _context(root_dir: Path | None = None) -> Any:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx  # noqa: PLC0415
 
-    return gx.get_context(mode="file", project_root_dir=str(config.GX_ROOT_DIR))
+    return gx.get_context(mode="file", project_root_dir=str(root_dir or config.GX_ROOT_DIR))
 
 
-def relations() -> list[str]:
+def relations(rules: Sequence[Rule] | None = None) -> list[str]:
     """The primary relation of every rule: one GX asset, suite and validation definition each."""
-    return sorted({rule.relation for rule in all_rules()})
+    return sorted({rule.relation for rule in (all_rules() if rules is None else rules)})
 
 
-def referenced_relations() -> list[str]:
+def referenced_relations(rules: Sequence[Rule] | None = None) -> list[str]:
     """Every relation any rule reads: each gets a month-scoped ``gate.*`` view."""
-    return sorted({name for rule in all_rules() for name in rule.relations()})
+    return sorted({name for rule in (all_rules() if rules is None else rules) for name in rule.relations()})
 
 
-def compile_context(url: str) -> None:
+def compile_context(
+    url: str,
+    root_dir: Path | None = None,
+    rules: Sequence[Rule] | None = None,
+    schemas: Schemas = WAREHOUSE,
+) -> None:
     """(Re)write datasource, assets, suites, validation definitions and the checkpoint.
 
     GX checks that the datasource and each ``gate.*`` relation exist, so this
@@ -46,46 +59,91 @@ def compile_context(url: str) -> None:
     """
     import great_expectations as gx  # noqa: PLC0415
 
+    rules = all_rules() if rules is None else rules
     os.environ[URL_VARIABLE] = url
-    ctx = _context()
+    ctx = _context(root_dir)
     try:
         source = ctx.data_sources.get(DATASOURCE)
     except (KeyError, ValueError):
         source = ctx.data_sources.add_postgres(name=DATASOURCE, connection_string="${" + URL_VARIABLE + "}")
-    for name in [c.name for c in ctx.checkpoints.all()]:
+    wanted = relations(rules)
+    for asset in [a.name for a in source.assets if a.name not in wanted]:
+        source.delete_asset(asset)
+    for name in [c.name for c in ctx.checkpoints.all() if c.name != CHECKPOINT]:
         ctx.checkpoints.delete(name)
-    for name in [v.name for v in ctx.validation_definitions.all()]:
+    for name in [v.name for v in ctx.validation_definitions.all() if v.name not in wanted]:
         ctx.validation_definitions.delete(name)
-    for name in [s.name for s in ctx.suites.all()]:
+    for name in [s.name for s in ctx.suites.all() if s.name not in wanted]:
         ctx.suites.delete(name)
     definitions = []
-    for relation in relations():
+    for relation in wanted:
         try:
             asset = source.get_asset(relation)
         except LookupError:
-            asset = source.add_table_asset(name=relation, table_name=relation, schema_name=config.SCHEMA_GATE)
+            asset = source.add_table_asset(name=relation, table_name=relation, schema_name=schemas.gate)
         try:
             batch = asset.get_batch_definition("month")
         except (KeyError, ValueError):
             batch = asset.add_batch_definition_whole_table("month")
-        suite = ctx.suites.add(gx.ExpectationSuite(name=relation))
-        for rule in (r for r in all_rules() if r.relation == relation):
-            suite.add_expectation(expectation(rule))
-        definitions.append(
-            ctx.validation_definitions.add(gx.ValidationDefinition(name=relation, data=batch, suite=suite))
-        )
+        suite = _sync_suite(ctx, relation, [r for r in rules if r.relation == relation], schemas)
+        definition = _get(ctx.validation_definitions, relation)
+        if definition is not None and definition.suite.id != suite.id:
+            ctx.validation_definitions.delete(relation)
+            definition = None
+        if definition is None:
+            definition = ctx.validation_definitions.add(gx.ValidationDefinition(name=relation, data=batch, suite=suite))
+        definitions.append(definition)
+    checkpoint = _get(ctx.checkpoints, CHECKPOINT)
+    if checkpoint is not None:
+        if [v.id for v in checkpoint.validation_definitions] == [d.id for d in definitions]:
+            return
+        ctx.checkpoints.delete(CHECKPOINT)
     ctx.checkpoints.add(
         gx.Checkpoint(name=CHECKPOINT, validation_definitions=definitions, result_format={"result_format": "COMPLETE"})
     )
 
 
-def expectation(rule: Rule) -> Any:
+def _get(factory: Any, name: str) -> Any:
+    """A suite, validation definition or checkpoint by name; None when there is none."""
+    from great_expectations.exceptions import DataContextError  # noqa: PLC0415
+
+    try:
+        return factory.get(name)
+    except DataContextError:
+        return None
+
+
+def _sync_suite(ctx: Any, name: str, rules: list[Rule], schemas: Schemas) -> Any:
+    """The suite ``name`` holding one expectation per rule; unchanged expectations are left untouched."""
     import great_expectations as gx  # noqa: PLC0415
 
+    suite = _get(ctx.suites, name)
+    if suite is None:  # written once, with all its expectations
+        return ctx.suites.add(gx.ExpectationSuite(name=name, expectations=[expectation(r, schemas) for r in rules]))
+    existing = {e.meta.get("rule_id"): e for e in suite.expectations}
+    for rule in rules:
+        wanted = expectation(rule, schemas)
+        current = existing.pop(rule.id, None)
+        if current is None:
+            suite.add_expectation(wanted)
+        elif any(getattr(current, field) != getattr(wanted, field) for field in _FIELDS):
+            for field in _FIELDS:
+                setattr(current, field, getattr(wanted, field))
+            current.save()
+    for stale in existing.values():
+        suite.delete_expectation(stale)
+    return suite
+
+
+def expectation(rule: Rule, schemas: Schemas = WAREHOUSE) -> Any:
+    import great_expectations as gx  # noqa: PLC0415
+    from great_expectations.expectations.metadata_types import FailureSeverity  # noqa: PLC0415
+
     return gx.expectations.UnexpectedRowsExpectation(
-        unexpected_rows_query=compile_sql(rule),
+        unexpected_rows_query=compile_sql(rule, schemas),
         description=f"{rule.description_zh} / {rule.description_en}",
         meta={"rule_id": rule.id, "kind": rule.kind, "severity": rule.severity, "owner": rule.owner},
+        severity=FailureSeverity.CRITICAL if rule.severity == "fail" else FailureSeverity.WARNING,  # for data docs
     )
 
 
@@ -98,10 +156,10 @@ class Outcome:
     error: str | None
 
 
-def run_checkpoint(url: str) -> list[Outcome]:
+def run_checkpoint(url: str, root_dir: Path | None = None) -> list[Outcome]:
     """Run the gate checkpoint; one outcome per rule."""
     os.environ[URL_VARIABLE] = url
-    ctx = _context()
+    ctx = _context(root_dir)
     result = ctx.checkpoints.get(CHECKPOINT).run()
     outcomes = []
     for run in result.run_results.values():

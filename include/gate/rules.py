@@ -1,24 +1,29 @@
 """Declarative data-quality rules (``expectations/rules/*.yml``) and their compilation to SQL.
 
 A rule (modelled on DHIS2 validation rules) names a left side, an operator and a
-right side, the scope (county levels and months), a tolerance, what to do with a
-missing value, a severity (``fail`` blocks publication, ``warn`` publishes with a
-flag), the owning department and a Chinese and an English description. A rule is
-written once for "each county": the SQL evaluates every county and the 商丘市 row
-of the month at once, so nothing is copy-pasted per county.
+right side, the scope (county levels, counties and months), a tolerance, what to
+do with a missing value, a severity (``fail`` blocks publication, ``warn``
+publishes with a flag), the owning department and a Chinese and an English
+description. A rule is written once for "each county": the SQL evaluates every
+county and the 商丘市 row of the month at once, so nothing is copy-pasted per county.
+The format is documented in ``expectations/README.md`` and ``expectations/rules/microcredit.yml``.
 
 Each rule compiles to the unexpected-rows query of one Great Expectations
 ``UnexpectedRowsExpectation``. Every query returns the same columns:
-``county_code, month_start, measure, declared, computed, difference``, so the
-gate can record and report any failure the same way. ``{batch}`` is the rule's
-primary relation restricted to the run's month; other relations are read through
-their month-scoped ``gate.<relation>`` views.
+``county_code, month_start, measure, declared, computed, difference``, plus the
+lineage ``load_id, source_sheet, source_row`` when the row comes from a staging
+or fact relation, so the gate can record and report any failure the same way.
+``{batch}`` is the rule's primary relation restricted to the run's month; other
+relations are read through their month-scoped ``gate.<relation>`` views, and
+earlier months (monotonic, outlier) from the relation itself.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -29,24 +34,62 @@ from include import config
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 EXPRESSION = re.compile(r"^[a-z0-9_ .+\-*/()]+$")  # column arithmetic only: no quotes, no semicolons
+LITERAL = re.compile(r"^[^'\"\\{};]*$")  # a `where` value: no quotes, backslashes, braces or semicolons
+COUNTY = re.compile(r"^\d{6}$")
 SEVERITIES = ("fail", "warn")
-OPERATORS = {"=": "=", "==": "=", "<=": "<=", ">=": ">=", "<": "<", ">": ">"}
+OPERATORS = {"=": "=", "==": "=", "<=": "<=", ">=": ">=", "<": "<", ">": ">", "in": "in"}
 LEVELS = ("county", "city")
 MISSING = ("fail", "skip", "zero")
+AGGREGATES = ("sum", "count", "count_distinct")
+QUARTER_ENDS = ("3", "6", "9", "12")
+LINEAGE = ("load_id", "source_sheet", "source_row")
+LINEAGE_PREFIXES = ("stg_", "fct_")  # staging and facts carry lineage by convention; marts aggregate it away
 RELATION_SCHEMAS = {
     "mart_": config.SCHEMA_CANDIDATE,
     "stg_": config.SCHEMA_STAGING,
     "fct_": config.SCHEMA_CORE,
     "dim_": config.SCHEMA_CORE,
 }
+COMMON_FIELDS = {
+    "id",
+    "kind",
+    "relation",
+    "measures",
+    "measure",
+    "left",
+    "right",
+    "operator",
+    "scope",
+    "tolerance",
+    "missing",
+    "severity",
+    "owner",
+    "description_zh",
+    "description_en",
+}
+# Fields only one kind reads; anything else in a rule is a typo and rejected.
+KIND_FIELDS = {
+    "declared": {"indicators"},
+    "hierarchy": set(),
+    "comparison": set(),
+    "ratio": {"rate", "numerator", "denominator", "scale", "operand_rounding"},
+    "rank": {"rank", "by", "ascending"},
+    "monotonic": {"feed"},
+    "cross_reference": {"same_month"},
+    "outlier": {"min", "max", "max_change", "compare_to"},
+}
+COMPARE_TO = {"previous_month": "1 month", "previous_year": "1 year"}  # 环比, 同比
 
 
 @dataclass(frozen=True)
 class Side:
-    """One side of a comparison: a relation and a value expression over its columns."""
+    """One side of a comparison: a relation, a value expression over its columns, an optional row filter
+    (``where``: column -> allowed values) and an optional aggregate of its rows per county and month."""
 
     relation: str
     value: str
+    where: tuple[tuple[str, tuple[str | int | float | bool, ...]], ...] = ()
+    aggregate: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,12 +102,16 @@ class Rule:
     description_zh: str
     description_en: str
     measures: tuple[str, ...] = ()
+    measure: str = ""  # the name a single-expression rule reports its rows under (default: the id)
     left: Side | None = None
-    right: Side | None = None
+    right: tuple[Side, ...] = ()  # one side; several registers for cross_reference
     operator: str = "="
     levels: tuple[str, ...] = LEVELS
-    months: tuple[str, ...] = ()  # empty: every month
-    tolerance: float = 0.0
+    counties: tuple[str, ...] = ()  # empty: every county
+    exclude_counties: tuple[str, ...] = ()
+    months: tuple[str, ...] = ()  # empty: every month; "YYYY-MM" one month, "12" every December
+    tolerance: Decimal = Decimal(0)
+    relative: bool = False  # tolerance is a fraction of the computed value
     missing: str = "fail"
     options: dict[str, Any] = field(default_factory=dict)
 
@@ -74,11 +121,10 @@ class Rule:
 
     def relations(self) -> set[str]:
         names = {self.relation}
-        for side in (self.left, self.right):
+        for side in (self.left, *self.right):
             if side:
                 names.add(side.relation)
-        if self.options.get("registers"):
-            names |= set(self.options["registers"])
+        names |= {spec["relation"] for spec in self.options.get("indicators", {}).values()}
         return names
 
 
@@ -90,73 +136,188 @@ def relation_schema(relation: str) -> str:
     raise ValueError(f"no schema for relation {relation!r}")
 
 
+@dataclass(frozen=True)
+class Schemas:
+    """Where compiled rules read: month-scoped views in ``gate``, earlier months from the relations
+    themselves (by the dbt naming convention). Tests point both at scratch schemas."""
+
+    gate: str = config.SCHEMA_GATE
+    relations: str | None = None  # one schema holding every relation; None: relation_schema()
+
+    def schema_of(self, relation: str) -> str:
+        return self.relations or relation_schema(relation)
+
+    def scoped(self, relation: str) -> str:
+        return f"{self.gate}.{relation}"
+
+    def full(self, relation: str) -> str:
+        return f"{self.schema_of(relation)}.{relation}"
+
+
+WAREHOUSE = Schemas()
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing
+# ---------------------------------------------------------------------------------------------
+
+
 def _identifier(value: str) -> str:
-    if not IDENTIFIER.match(value):
+    if not IDENTIFIER.match(str(value)):
         raise ValueError(f"not a plain SQL identifier: {value!r}")
     return value
 
 
 def _expression(value: str) -> str:
-    if not EXPRESSION.match(value):
+    if not EXPRESSION.match(str(value)):
         raise ValueError(f"a rule expression may use column names, numbers and + - * / ( ) only: {value!r}")
     return value
 
 
-def _side(spec: dict[str, str] | None, default_relation: str) -> Side | None:
-    if spec is None:
-        return None
-    value = spec.get("value", "")  # empty when the rule compares `measures` column by column
-    return Side(_identifier(spec.get("relation", default_relation)), _expression(value) if value else "")
+def _literal(value: str | int | float | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if not LITERAL.match(value):
+        raise ValueError(f"a `where` value may not contain quotes, backslashes, braces or semicolons: {value!r}")
+    return f"'{value}'"
+
+
+def _side(spec: dict[str, Any], default_relation: str) -> Side:
+    unknown = set(spec) - {"relation", "value", "where", "aggregate"}
+    if unknown:
+        raise ValueError(f"unknown side field(s) {sorted(unknown)}")
+    aggregate = spec.get("aggregate")
+    if aggregate is not None and aggregate not in AGGREGATES:
+        raise ValueError(f"aggregate must be one of {AGGREGATES}")
+    value = str(spec.get("value", ""))  # empty when the rule compares `measures` column by column
+    if value and aggregate in ("count", "count_distinct"):
+        _identifier(value)  # what is counted is a column
+    where = []
+    for column, allowed in (spec.get("where") or {}).items():
+        values = tuple(allowed) if isinstance(allowed, list) else (allowed,)
+        for item in values:
+            _literal(item)
+        where.append((_identifier(column), values))
+    return Side(
+        relation=_identifier(spec.get("relation", default_relation)),
+        value=_expression(value) if value else "",
+        where=tuple(where),
+        aggregate=aggregate,
+    )
+
+
+def _months(spec: Any) -> tuple[str, ...]:
+    """``all``, or a list of ``YYYY-MM`` (that month), ``12`` (every December) and ``quarter_ends``."""
+    if spec == "all":
+        return ()
+    months: list[str] = []
+    for item in spec if isinstance(spec, list) else [spec]:
+        text = str(item)
+        if text == "quarter_ends":
+            months += QUARTER_ENDS
+        elif re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text) or (text.isdigit() and 1 <= int(text) <= 12):
+            months.append(text if "-" in text else str(int(text)))
+        else:
+            raise ValueError(f"a month is YYYY-MM, a month number 1-12 or quarter_ends: {item!r}")
+    return tuple(months)
+
+
+def _counties(spec: Any) -> tuple[str, ...]:
+    if spec in (None, "all"):
+        return ()
+    codes = tuple(str(code) for code in (spec if isinstance(spec, list) else [spec]))
+    for code in codes:
+        if not COUNTY.match(code):
+            raise ValueError(f"a county is its six-digit code: {code!r}")
+    return codes
+
+
+def _tolerance(spec: Any) -> tuple[Decimal, bool]:
+    """``0.5`` or ``{absolute: 0.5}``; ``{relative: 0.01}`` (1 % of the computed value);
+    ``{decimals: 2}`` (half a unit in the last printed place: 0.005)."""
+    if not isinstance(spec, dict):
+        return Decimal(str(spec)), False
+    if len(spec) != 1 or next(iter(spec)) not in ("absolute", "relative", "decimals"):
+        raise ValueError(f"tolerance is a number or one of absolute, relative, decimals: {spec!r}")
+    ((how, value),) = spec.items()
+    if how == "decimals":
+        return Decimal(5).scaleb(-int(value) - 1), False
+    return Decimal(str(value)), how == "relative"
+
+
+def _check_kind(rule: Rule) -> None:
+    needs = {
+        "declared": bool(rule.options.get("indicators")),
+        "hierarchy": bool(rule.measures),
+        "comparison": bool(rule.left and len(rule.right) == 1)
+        and (bool(rule.measures) or all(s.value or s.aggregate == "count" for s in (rule.left, *rule.right) if s)),
+        "ratio": {"rate", "numerator", "denominator"} <= set(rule.options),
+        "rank": {"rank", "by"} <= set(rule.options),
+        "monotonic": bool(rule.measures),
+        "cross_reference": bool(rule.left and rule.left.value and rule.right and all(s.value for s in rule.right)),
+        "outlier": bool(rule.measures) and bool({"min", "max", "max_change"} & set(rule.options)),
+    }
+    if not needs[rule.kind]:
+        raise ValueError(f"{rule.id}: a {rule.kind} rule lacks required fields (see expectations/README.md)")
+    if (rule.operator == "in") != (rule.kind == "cross_reference"):
+        raise ValueError(f"{rule.id}: the operator `in` is for cross_reference rules, and only it")
+    if rule.options.get("compare_to", "previous_month") not in COMPARE_TO:
+        raise ValueError(f"{rule.id}: compare_to must be one of {sorted(COMPARE_TO)}")
 
 
 def _rule(item: dict[str, Any], owner: str) -> Rule:
+    rule_id = _identifier(item["id"])
+    kind = item["kind"]
+    if kind not in TEMPLATES:
+        raise ValueError(f"{rule_id}: unknown rule kind {kind!r}")
+    unknown = set(item) - COMMON_FIELDS - KIND_FIELDS[kind]
+    if unknown:
+        raise ValueError(f"{rule_id}: unknown field(s) for a {kind} rule: {sorted(unknown)}")
     if item["severity"] not in SEVERITIES:
-        raise ValueError(f"{item['id']}: severity must be one of {SEVERITIES}")
-    if item["kind"] not in TEMPLATES:
-        raise ValueError(f"{item['id']}: unknown rule kind {item['kind']!r}")
+        raise ValueError(f"{rule_id}: severity must be one of {SEVERITIES}")
     scope = item.get("scope", {})
+    unknown = set(scope) - {"levels", "counties", "exclude_counties", "months"}
+    if unknown:
+        raise ValueError(f"{rule_id}: unknown scope field(s) {sorted(unknown)}")
     levels = tuple(scope.get("levels", LEVELS))
-    if not set(levels) <= set(LEVELS):
-        raise ValueError(f"{item['id']}: levels must be among {LEVELS}")
-    months = scope.get("months", "all")
+    if not levels or not set(levels) <= set(LEVELS):
+        raise ValueError(f"{rule_id}: levels must be among {LEVELS}")
     missing = item.get("missing", "fail")
     if missing not in MISSING:
-        raise ValueError(f"{item['id']}: missing must be one of {MISSING}")
-    known = {
-        "id",
-        "kind",
-        "relation",
-        "measures",
-        "left",
-        "right",
-        "operator",
-        "scope",
-        "tolerance",
-        "missing",
-        "severity",
-        "owner",
-        "description_zh",
-        "description_en",
-    }
-    relation = _identifier(item.get("relation") or item["left"]["relation"])
-    return Rule(
-        id=_identifier(item["id"]),
-        kind=item["kind"],
+        raise ValueError(f"{rule_id}: missing must be one of {MISSING}")
+    relation = item.get("relation") or (item.get("left") or {}).get("relation")
+    if not relation:
+        raise ValueError(f"{rule_id}: name the relation checked (relation, or left.relation)")
+    relation = _identifier(relation)
+    right = item.get("right") or []
+    default_operator = {"monotonic": ">=", "cross_reference": "in"}.get(kind, "=")
+    tolerance, relative = _tolerance(item.get("tolerance", 0))
+    rule = Rule(
+        id=rule_id,
+        kind=kind,
         relation=relation,
         severity=item["severity"],
         owner=item.get("owner", owner),
         description_zh=item["description_zh"],
         description_en=item["description_en"],
         measures=tuple(_identifier(m) for m in item.get("measures", ())),
-        left=_side(item.get("left"), relation),
-        right=_side(item.get("right"), relation),
-        operator=OPERATORS[str(item.get("operator", "="))],
+        measure=_identifier(item.get("measure", rule_id)),
+        left=_side(item["left"], relation) if "left" in item else None,
+        right=tuple(_side(spec, relation) for spec in (right if isinstance(right, list) else [right])),
+        operator=OPERATORS[str(item.get("operator", default_operator))],
         levels=levels,
-        months=() if months == "all" else tuple(str(m) for m in months),
-        tolerance=float(item.get("tolerance", 0)),
+        counties=_counties(scope.get("counties")),
+        exclude_counties=_counties(scope.get("exclude_counties")),
+        months=_months(scope.get("months", "all")),
+        tolerance=tolerance,
+        relative=relative,
         missing=missing,
-        options={key: value for key, value in item.items() if key not in known},
+        options={key: value for key, value in item.items() if key in KIND_FIELDS[kind]},
     )
+    _check_kind(rule)
+    return rule
 
 
 def parse(path: Path) -> list[Rule]:
@@ -175,118 +336,10 @@ def all_rules() -> tuple[Rule, ...]:
 
 
 # ---------------------------------------------------------------------------------------------
-# SQL templates, one per rule kind. Every one returns county_code, month_start, measure,
-# declared, computed, difference for the offending county-months only.
+# SQL templates, one per rule kind. Each builds a CTE `compared` with one row per county, month
+# and measure (county_code, month_start, measure, declared, computed [, lineage]); `_report`
+# then keeps the rows in scope that break the rule.
 # ---------------------------------------------------------------------------------------------
-
-
-def _gate(relation: str) -> str:
-    return f"{config.SCHEMA_GATE}.{relation}"
-
-
-def _scope(rule: Rule, alias: str) -> str:
-    """SQL condition restricting ``alias`` to the rule's levels and months."""
-    city = config.CITY_CODE
-    parts = []
-    if rule.levels == ("county",):
-        parts.append(f"{alias}.county_code <> '{city}'")
-    elif rule.levels == ("city",):
-        parts.append(f"{alias}.county_code = '{city}'")
-    if rule.months:
-        listed = ", ".join(f"date '{_month(m)}'" for m in rule.months)
-        parts.append(f"{alias}.month_start in ({listed})")
-    return " and ".join(parts) or "true"
-
-
-def _month(text: str) -> str:
-    if not re.fullmatch(r"\d{4}-\d{2}", text):
-        raise ValueError(f"a month is written YYYY-MM: {text!r}")
-    return f"{text}-01"
-
-
-def _unpivot(alias: str, measures: tuple[str, ...]) -> str:
-    pairs = ", ".join(f"('{m}', {alias}.{m}::numeric)" for m in measures)
-    return f"cross join lateral (values {pairs}) as m (measure, value)"
-
-
-def _violation(rule: Rule, declared: str, computed: str) -> str:
-    """The condition under which a declared/computed pair breaks the rule."""
-    tolerance = rule.tolerance
-    if rule.operator == "=":
-        broken = f"abs({declared} - {computed}) > {tolerance}"
-    else:
-        broken = f"not ({declared} {rule.operator} {computed} + {tolerance})"
-    if rule.missing == "fail":
-        return f"({declared} is null or {computed} is null or {broken})"
-    if rule.missing == "zero":
-        return broken.replace(declared, f"coalesce({declared}, 0)").replace(computed, f"coalesce({computed}, 0)")
-    return f"({declared} is not null and {computed} is not null and {broken})"
-
-
-def _hierarchy(rule: Rule) -> str:
-    city = config.CITY_CODE
-    return f"""
-with b as (select * from {{batch}} as batch_rows where {_scope(rule, "batch_rows")}),
-long as (
-    select b.month_start, b.county_code, m.measure, m.value
-    from b {_unpivot("b", rule.measures)}
-),
-city as (select month_start, measure, value as declared from long where county_code = '{city}'),
-parts as (
-    select month_start, measure, sum(value) as computed from long where county_code <> '{city}'
-    group by month_start, measure
-)
-select
-    '{city}' as county_code,
-    coalesce(city.month_start, parts.month_start) as month_start,
-    coalesce(city.measure, parts.measure) as measure,
-    city.declared,
-    parts.computed,
-    city.declared - parts.computed as difference
-from city
-full outer join parts on city.month_start = parts.month_start and city.measure = parts.measure
-where {_violation(rule, "city.declared", "parts.computed")}
-"""
-
-
-def _comparison(rule: Rule) -> str:
-    """Left side against right side per county and month (part <= whole, 汇总 = detail, declared = computed)."""
-    if rule.measures:
-        left_relation = rule.left.relation if rule.left else rule.relation
-        right_relation = rule.right.relation if rule.right else rule.relation
-        pairs = [(m, m, m) for m in rule.measures]
-    else:
-        assert rule.left and rule.right, f"{rule.id}: a comparison needs left and right, or measures"
-        left_relation, right_relation = rule.left.relation, rule.right.relation
-        pairs = [(rule.options.get("measure", rule.id), rule.left.value, rule.right.value)]
-    left_source = "{batch}" if left_relation == rule.relation else _gate(left_relation)
-    right_source = "{batch}" if right_relation == rule.relation else _gate(right_relation)
-    left_values = ", ".join(f"('{name}', ({_qualify(expr, 'l')})::numeric)" for name, expr, _ in pairs)
-    right_values = ", ".join(f"('{name}', ({_qualify(expr, 'r')})::numeric)" for name, _, expr in pairs)
-    return f"""
-with lhs as (
-    select l.county_code, l.month_start, v.measure, v.value
-    from {left_source} as l cross join lateral (values {left_values}) as v (measure, value)
-    where {_scope(rule, "l")}
-),
-rhs as (
-    select r.county_code, r.month_start, v.measure, v.value
-    from {right_source} as r cross join lateral (values {right_values}) as v (measure, value)
-    where {_scope(rule, "r")}
-)
-select
-    coalesce(lhs.county_code, rhs.county_code) as county_code,
-    coalesce(lhs.month_start, rhs.month_start) as month_start,
-    coalesce(lhs.measure, rhs.measure) as measure,
-    lhs.value as declared,
-    rhs.value as computed,
-    lhs.value - rhs.value as difference
-from lhs
-full outer join rhs
-    on lhs.county_code = rhs.county_code and lhs.month_start = rhs.month_start and lhs.measure = rhs.measure
-where {_violation(rule, "lhs.value", "rhs.value")}
-"""
-
 
 _WORD = re.compile(r"\b([a-z_][a-z0-9_]*)\b")
 _FUNCTIONS = {"round", "abs", "coalesce", "nullif", "greatest", "least"}
@@ -301,138 +354,416 @@ def _qualify(expression: str, alias: str) -> str:
     return _WORD.sub(lambda m: m[1] if m[1] in _FUNCTIONS else f"{alias}.{m[1]}::numeric", expression)
 
 
-def _ratio(rule: Rule) -> str:
-    """A printed rate equals numerator / denominator, within the rounding of what was printed.
+def _has_lineage(relation: str) -> bool:
+    return relation.startswith(LINEAGE_PREFIXES)
 
-    ``decimals`` is the precision the rate is printed with (24.41% -> 2); ``operand_rounding``
-    is how far the printed numerator and denominator may each be from their true values
-    (0 for counts, 0.005 for amounts printed in 亿元 with two decimals).
-    """
-    rate, numerator, denominator = rule.options["rate"], rule.options["numerator"], rule.options["denominator"]
-    scale = float(rule.options.get("scale", 100))
-    half = 0.5 * 10 ** -int(rule.options.get("decimals", 2))
-    slack = float(rule.options.get("operand_rounding", 0))
-    num, den = _qualify(numerator, "b"), _qualify(denominator, "b")
-    return f"""
-with b as (select * from {{batch}} as batch_rows where {_scope(rule, "batch_rows")}),
-bounds as (
-    select
-        b.county_code,
-        b.month_start,
-        b.{_identifier(rate)}::numeric as printed,
-        {scale} * ({num})::numeric / nullif(({den})::numeric, 0) as computed,
-        {scale} * (({num})::numeric - {slack}) / nullif(({den})::numeric + {slack}, 0) as lowest,
-        {scale} * (({num})::numeric + {slack}) / nullif(({den})::numeric - {slack}, 0) as highest
-    from b
-)
+
+def _lineage(alias: str, relation: str) -> str:
+    """``, alias.load_id, alias.source_sheet, alias.source_row`` when the relation carries lineage."""
+    return "".join(f", {alias}.{column}" for column in LINEAGE) if _has_lineage(relation) else ""
+
+
+def _number(value: Decimal | float) -> str:
+    return format(Decimal(str(value)).normalize(), "f")
+
+
+def _scope(rule: Rule, alias: str = "", places: bool = True) -> str:
+    """SQL condition restricting rows to the rule's levels, counties and months."""
+    prefix = f"{alias}." if alias else ""
+    county, month = f"{prefix}county_code", f"{prefix}month_start"
+    parts = []
+    if places:
+        if rule.levels == ("county",):
+            parts.append(f"{county} <> '{config.CITY_CODE}'")
+        elif rule.levels == ("city",):
+            parts.append(f"{county} = '{config.CITY_CODE}'")
+        if rule.counties:
+            parts.append(f"{county} in ({', '.join(repr(c) for c in rule.counties)})")
+        if rule.exclude_counties:
+            parts.append(f"{county} not in ({', '.join(repr(c) for c in rule.exclude_counties)})")
+    if rule.months:
+        listed = [f"date '{m}-01'" for m in rule.months if "-" in m]
+        numbers = [m for m in rule.months if "-" not in m]
+        either = []
+        if listed:
+            either.append(f"{month} in ({', '.join(listed)})")
+        if numbers:
+            either.append(f"extract(month from {month}) in ({', '.join(numbers)})")
+        parts.append(either[0] if len(either) == 1 else f"({' or '.join(either)})")
+    return " and ".join(parts) or "true"
+
+
+def _slack(rule: Rule, computed: str) -> str:
+    """How far declared may be from computed: the tolerance, absolute or relative to computed."""
+    tolerance = _number(rule.tolerance)
+    return f"{tolerance} * abs({computed})" if rule.relative else tolerance
+
+
+def _broken(rule: Rule, declared: str, computed: str) -> str:
+    slack = _slack(rule, computed)
+    if rule.operator in ("=", "in"):
+        return f"abs({declared} - {computed}) > {slack}"
+    sign = "+" if rule.operator in ("<", "<=") else "-"
+    return f"not ({declared} {rule.operator} {computed} {sign} {slack})"
+
+
+def _report(
+    rule: Rule,
+    ctes: str,
+    lineage: bool,
+    *,
+    extra: str = "",
+    broken: Callable[[str, str], str] | None = None,
+    required: tuple[str, ...] = ("declared", "computed"),
+    places: bool = True,
+) -> str:
+    """The offending rows of ``compared``: in scope, and breaking the rule (``missing`` decides nulls)."""
+    declared, computed = "declared", "computed"
+    if rule.missing == "zero":
+        declared, computed = "coalesce(declared, 0)", "coalesce(computed, 0)"
+    condition = f"({(broken or (lambda d, c: _broken(rule, d, c)))(declared, computed)})"
+    nullable = [{"declared": declared, "computed": computed}[name] for name in required]
+    if rule.missing == "fail":
+        condition = " or ".join([*(f"{value} is null" for value in nullable), condition])
+    elif rule.missing == "skip":
+        condition = " and ".join([*(f"{value} is not null" for value in nullable), condition])
+    scope = _scope(rule, places=places)
+    where = f"({condition})" if scope == "true" else f"{scope} and ({condition})"
+    lineage_columns = "".join(f",\n    {column}" for column in LINEAGE) if lineage else ""
+    values = (
+        "declared,\n    computed" if rule.missing != "zero" else f"{declared} as declared,\n    {computed} as computed"
+    )
+    return f"""with
+{ctes.strip()}
 select
     county_code,
     month_start,
-    '{rate}' as measure,
-    printed as declared,
-    round(computed, 4) as computed,
-    round(printed - computed, 4) as difference
-from bounds
-where {
-        _violation(rule, "printed", "computed").replace(
-            f"abs(printed - computed) > {rule.tolerance}", f"(printed + {half} < lowest or printed - {half} > highest)"
-        )
-    }
+    measure,
+    {values},
+    {declared} - {computed} as difference{lineage_columns}{extra}
+from compared
+where {where}
 """
 
 
-def _rank(rule: Rule) -> str:
-    """A printed rank equals the order of the figure it ranks (highest first unless ascending)."""
-    printed, by = _identifier(rule.options["rank"]), rule.options["by"]
-    order = "asc" if rule.options.get("ascending") else "desc"
-    city = config.CITY_CODE
+def _where(side: Side, alias: str) -> str:
+    conditions = []
+    for column, values in side.where:
+        literals = [_literal(value) for value in values]
+        rendered = f"= {literals[0]}" if len(literals) == 1 else f"in ({', '.join(literals)})"
+        conditions.append(f"{alias}.{column} {rendered}")
+    return " and ".join(conditions) or "true"
+
+
+def _side_rows(side: Side, source: str, pairs: list[tuple[str, str]]) -> str:
+    """One side of a comparison as rows (county_code, month_start, measure, value [, lineage]).
+
+    An aggregated side sums (counts) its rows per county and month, and over the whole city for
+    the 商丘市 row: a distinct count there counts each key once, not once per county.
+    """
+    alias = "s"
+    if not side.aggregate:
+        values = ", ".join(f"('{name}', ({_qualify(expr, alias)})::numeric)" for name, expr in pairs)
+        return f"""
+    select {alias}.county_code, {alias}.month_start, v.measure, v.value{_lineage(alias, side.relation)}
+    from {source} as {alias} cross join lateral (values {values}) as v (measure, value)
+    where {_where(side, alias)}"""
+    if side.aggregate == "sum":
+        values = ", ".join(f"('{name}', ({_qualify(expr, alias)})::numeric)" for name, expr in pairs)
+        total = "sum(v.value)"
+    else:  # count rows (or non-null values), or distinct values: compared as text
+        values = ", ".join(f"('{name}', ({f'{alias}.{expr}' if expr else '1'})::text)" for name, expr in pairs)
+        total = "count(distinct v.value)" if side.aggregate == "count_distinct" else "count(v.value)"
     return f"""
-with b as (select * from {{batch}} as batch_rows where batch_rows.county_code <> '{city}'),
-ranked as (
+    select
+        case when grouping({alias}.county_code) = 1 then '{config.CITY_CODE}' else {alias}.county_code end
+            as county_code,
+        {alias}.month_start,
+        v.measure,
+        {total}::numeric as value
+    from {source} as {alias} cross join lateral (values {values}) as v (measure, value)
+    where {_where(side, alias)}
+    group by grouping sets (({alias}.month_start, {alias}.county_code, v.measure), ({alias}.month_start, v.measure))"""
+
+
+def _source(rule: Rule, relation: str, schemas: Schemas) -> str:
+    return "{batch}" if relation == rule.relation else schemas.scoped(relation)
+
+
+def _comparison(rule: Rule, schemas: Schemas) -> str:
+    """Left <operator> right per county and month: 汇总 = detail, part <= whole, declared = computed."""
+    assert rule.left
+    left, right = rule.left, rule.right[0]
+    if rule.measures:
+        pairs = [(m, left.value or m, right.value or m) for m in rule.measures]
+    else:
+        pairs = [(rule.measure, left.value, right.value)]
+    traced = [
+        name for name, side in (("lhs", left), ("rhs", right)) if _has_lineage(side.relation) and not side.aggregate
+    ]
+    lineage = "".join(
+        f",\n        {f'coalesce(lhs.{column}, rhs.{column})' if len(traced) == 2 else f'{traced[0]}.{column}'}"
+        f" as {column}"
+        for column in LINEAGE
+        if traced
+    )
+    ctes = f"""
+lhs as ({_side_rows(left, _source(rule, left.relation, schemas), [(n, lhs) for n, lhs, _ in pairs])}
+),
+rhs as ({_side_rows(right, _source(rule, right.relation, schemas), [(n, rhs) for n, _, rhs in pairs])}
+),
+compared as (
+    select
+        coalesce(lhs.county_code, rhs.county_code) as county_code,
+        coalesce(lhs.month_start, rhs.month_start) as month_start,
+        coalesce(lhs.measure, rhs.measure) as measure,
+        lhs.value as declared,
+        rhs.value as computed{lineage}
+    from lhs
+    full outer join rhs
+        on lhs.county_code = rhs.county_code and lhs.month_start = rhs.month_start and lhs.measure = rhs.measure
+)"""
+    return _report(rule, ctes, bool(traced))
+
+
+def _unpivot(alias: str, measures: tuple[str, ...], previous: str = "") -> str:
+    """``cross join lateral (values ...) as m (measure, value[, previous])``: one row per measure."""
+    rows = ", ".join(
+        f"('{m}', {alias}.{m}::numeric{f', {previous}.{m}::numeric' if previous else ''})" for m in measures
+    )
+    return f"cross join lateral (values {rows}) as m (measure, value{', previous' if previous else ''})"
+
+
+def _hierarchy(rule: Rule, schemas: Schemas) -> str:
+    """The county rows add up to the 商丘市 row (declared: the city row; computed: the sum of the counties)."""
+    city = config.CITY_CODE
+    lineage = _has_lineage(rule.relation)
+    ctes = f"""
+long as (
+    select b.county_code, b.month_start, m.measure, m.value{_lineage("b", rule.relation)}
+    from {{batch}} as b {_unpivot("b", rule.measures)}
+),
+city as (select * from long where county_code = '{city}'),
+parts as (
+    select month_start, measure, sum(value) as value from long where county_code <> '{city}'
+    group by month_start, measure
+),
+compared as (
+    select
+        '{city}' as county_code,
+        coalesce(city.month_start, parts.month_start) as month_start,
+        coalesce(city.measure, parts.measure) as measure,
+        city.value as declared,
+        parts.value as computed{_lineage("city", rule.relation)}
+    from city
+    full outer join parts on city.month_start = parts.month_start and city.measure = parts.measure
+)"""
+    return _report(rule, ctes, lineage, places=False)
+
+
+def _ratio(rule: Rule, schemas: Schemas) -> str:
+    """A printed rate equals numerator / denominator, within the tolerance of what was printed.
+
+    ``tolerance: {decimals: 2}`` is the precision the rate is printed with (24.41% -> within
+    0.005); ``operand_rounding`` is how far the printed numerator and denominator may each be from
+    their true values (0 for counts, 0.005 for amounts printed in 亿元 with two decimals).
+    """
+    rate = _identifier(rule.options["rate"])
+    scale = _number(rule.options.get("scale", 100))
+    slack = _number(rule.options.get("operand_rounding", 0))
+    num = _qualify(_expression(rule.options["numerator"]), "b")
+    den = _qualify(_expression(rule.options["denominator"]), "b")
+    ctes = f"""
+compared as (
     select
         b.county_code,
         b.month_start,
-        b.{printed}::numeric as printed,
-        rank() over (partition by b.month_start order by ({_qualify(by, "b")})::numeric {order}) as computed
-    from b
-)
-select county_code, month_start, '{printed}' as measure, printed as declared, computed::numeric as computed,
-    printed - computed as difference
-from ranked
-where {_violation(rule, "printed", "computed")}
-"""
+        '{rate}' as measure,
+        b.{rate}::numeric as declared,
+        round({scale} * ({num}) / nullif({den}, 0), 4) as computed,
+        {scale} * (({num}) - {slack}) / nullif(({den}) + {slack}, 0) as lowest,
+        {scale} * (({num}) + {slack}) / nullif(({den}) - {slack}, 0) as highest{_lineage("b", rule.relation)}
+    from {{batch}} as b
+)"""
+
+    def broken(declared: str, computed: str) -> str:
+        tolerance = _slack(rule, computed)
+        return f"{declared} + {tolerance} < lowest or {declared} - {tolerance} > highest"
+
+    return _report(rule, ctes, _has_lineage(rule.relation), broken=broken)
 
 
-def _monotonic(rule: Rule) -> str:
-    """A year-to-date figure never falls from one month to the next, unless the month is restated."""
-    schema = relation_schema(rule.relation)
-    restated = rule.options.get("feed")
-    restatement = (
-        f"and not exists (select 1 from ops.loads l where l.feed = '{_identifier(restated)}' "
-        f"and l.feed_month = b.month_start and l.is_current and l.version > 1)"
-        if restated
+def _rank(rule: Rule, schemas: Schemas) -> str:
+    """A printed rank equals the order of the figure it ranks, among the counties in scope
+    (highest first unless ``ascending``)."""
+    printed = _identifier(rule.options["rank"])
+    order = "asc" if rule.options.get("ascending") else "desc"
+    by = _qualify(_expression(rule.options["by"]), "b")
+    ctes = f"""
+compared as (
+    select
+        b.county_code,
+        b.month_start,
+        '{printed}' as measure,
+        b.{printed}::numeric as declared,
+        rank() over (partition by b.month_start order by ({by}) {order} nulls last)::numeric as computed{
+        _lineage("b", rule.relation)
+    }
+    from {{batch}} as b
+    where b.county_code <> '{config.CITY_CODE}' and {_scope(rule, "b")}
+)"""
+    return _report(rule, ctes, _has_lineage(rule.relation))
+
+
+def _previous(rule: Rule, schemas: Schemas, interval: str) -> str:
+    return (
+        f"left join {schemas.full(rule.relation)} as p\n"
+        f"        on p.county_code = b.county_code and p.month_start = (b.month_start - interval '{interval}')::date"
+    )
+
+
+def _monotonic(rule: Rule, schemas: Schemas) -> str:
+    """A year-to-date figure never falls from one month to the next (declared: this month; computed:
+    the previous month), except in January and in a month whose feed was restated (version > 1)."""
+    feed = rule.options.get("feed")
+    restated = (
+        f"\n        and not exists (select 1 from {config.SCHEMA_OPS}.loads as l where l.feed = '{_identifier(feed)}'"
+        f" and l.feed_month = b.month_start and l.is_current and l.version > 1)"
+        if feed
         else ""
     )
-    checks = []
-    for measure in rule.measures:
-        checks.append(f"""
-select b.county_code, b.month_start, '{measure}' as measure,
-    b.{measure}::numeric as declared, p.{measure}::numeric as computed,
-    b.{measure}::numeric - p.{measure}::numeric as difference
-from {{batch}} as b
-inner join {schema}.{rule.relation} as p
-    on p.county_code = b.county_code and p.month_start = (b.month_start - interval '1 month')::date
-where extract(month from b.month_start) > 1 and {_scope(rule, "b")}
-    and b.{measure} + {rule.tolerance} < p.{measure} {restatement}""")
-    return "\nunion all\n".join(checks)
+    ctes = f"""
+compared as (
+    select b.county_code, b.month_start, m.measure, m.value as declared, m.previous as computed{
+        _lineage("b", rule.relation)
+    }
+    from {{batch}} as b
+    {_previous(rule, schemas, "1 month")}
+    {_unpivot("b", rule.measures, "p")}
+    where extract(month from b.month_start) > 1{restated}
+)"""
+    return _report(rule, ctes, _has_lineage(rule.relation))
 
 
-def _cross_reference(rule: Rule) -> str:
-    """Keys on the rule's list that no register knows (e.g. a 医保 early-warning ID unknown to the registers)."""
-    key = _identifier(rule.options["key"])
-    registers = [_identifier(r) for r in rule.options["registers"]]
-    register_keys = rule.options.get("register_keys", {})
-    known = " union ".join(
-        f"select {_identifier(register_keys.get(r, key))} as person from {relation_schema(r)}.{r}" for r in registers
+def _cross_reference(rule: Rule, schemas: Schemas) -> str:
+    """Every key on the list (left) is known to one of the registers (right): declared 1, computed 1
+    when found, 0 when not. Registers are read for the same month unless ``same_month: false``."""
+    assert rule.left
+    key = _identifier(rule.left.value)
+    same_month = rule.options.get("same_month", True)
+    known = "\n    union all\n".join(
+        f"    select r.{_identifier(side.value)}::text as key, r.month_start\n"
+        f"    from {schemas.scoped(side.relation) if same_month else schemas.full(side.relation)} as r\n"
+        f"    where {_where(side, 'r')}"
+        for side in rule.right
     )
-    return f"""
-with b as (select * from {{batch}} as batch_rows where {_scope(rule, "batch_rows")}),
-known as ({known})
-select b.county_code, b.month_start, '{key}' as measure, 1::numeric as declared, 0::numeric as computed,
-    1::numeric as difference, b.{key} as person_key
-from b
-where b.{key} is not null and not exists (select 1 from known where known.person = b.{key})
-"""
+    ctes = f"""
+listed as (
+    select s.county_code, s.month_start, s.{key}{_lineage("s", rule.relation)}
+    from {{batch}} as s
+    where {_where(rule.left, "s")}
+),
+known as (
+{known}
+),
+compared as (
+    select
+        listed.*,
+        '{rule.measure}' as measure,
+        1::numeric as declared,
+        (case
+            when listed.{key} is null then null
+            when exists (
+                select 1 from known where known.key = listed.{key}::text and known.month_start <= listed.month_start
+            ) then 1
+            else 0
+        end)::numeric as computed
+    from listed
+)"""
+    return _report(rule, ctes, _has_lineage(rule.relation), extra=f",\n    {key}")
 
 
-def _outlier(rule: Rule) -> str:
-    """A value outside its plausible range, or moving more than ``max_change`` from the previous month."""
-    schema = relation_schema(rule.relation)
-    low, high = rule.options.get("min"), rule.options.get("max")
-    change = rule.options.get("max_change")
-    checks = []
-    for measure in rule.measures:
-        conditions = []
-        if low is not None:
-            conditions.append(f"b.{measure} < {float(low)}")
-        if high is not None:
-            conditions.append(f"b.{measure} > {float(high)}")
+def _outlier(rule: Rule, schemas: Schemas) -> str:
+    """A value outside [min, max] (computed: the bound), or moving more than ``max_change`` (a fraction)
+    from the previous month or, with ``compare_to: previous_year``, the same month a year before
+    (computed: that value). Only the value itself can be missing: without an earlier value there is
+    no change to judge."""
+    low, high, change = (rule.options.get(k) for k in ("min", "max", "max_change"))
+    bounds = "".join(
+        f" when m.value {op} {_number(limit)} then {_number(limit)}"
+        for op, limit in (("<", low), (">", high))
+        if limit is not None
+    )
+    ctes = f"""
+compared as (
+    select
+        b.county_code,
+        b.month_start,
+        m.measure,
+        m.value as declared,
+        {f"case{bounds} else m.previous end" if bounds else "m.previous"} as computed,
+        m.previous{_lineage("b", rule.relation)}
+    from {{batch}} as b
+    {_previous(rule, schemas, COMPARE_TO[rule.options.get("compare_to", "previous_month")])}
+    {_unpivot("b", rule.measures, "p")}
+)"""
+
+    def broken(declared: str, computed: str) -> str:
+        conditions = [
+            f"{declared} {op} {_number(limit)}" for op, limit in (("<", low), (">", high)) if limit is not None
+        ]
         if change is not None:
-            conditions.append(
-                f"(p.{measure} is not null and p.{measure} <> 0 "
-                f"and abs(b.{measure}::numeric / p.{measure} - 1) > {float(change)})"
-            )
-        checks.append(f"""
-select b.county_code, b.month_start, '{measure}' as measure, b.{measure}::numeric as declared,
-    p.{measure}::numeric as computed, b.{measure}::numeric - p.{measure}::numeric as difference
-from {{batch}} as b
-left join {schema}.{rule.relation} as p
-    on p.county_code = b.county_code and p.month_start = (b.month_start - interval '1 month')::date
-where {_scope(rule, "b")} and ({" or ".join(conditions) or "false"})""")
-    return "\nunion all\n".join(checks)
+            conditions.append(f"(previous <> 0 and abs({declared} / previous - 1) > {_number(change)})")
+        return " or ".join(conditions)
+
+    return _report(rule, ctes, _has_lineage(rule.relation), broken=broken, required=("declared",))
 
 
-TEMPLATES = {
+def _declared(rule: Rule, schemas: Schemas) -> str:
+    """Figures a report declares (one row per county, month and indicator code) = the marts' values.
+
+    ``indicators`` maps each code to the mart ``relation``, the ``value`` expression over its
+    columns, ``where`` (column: value) picking the mart's row, and optionally ``operator: ">"``
+    for a printed bound such as 超过50%. The declared value comes in its base unit with
+    ``base_tolerance`` beside it (half a unit of its last printed digit). Each offending row
+    names its mart, so the gate holds back that mart only.
+    """
+    computed = []
+    for code, spec in rule.options["indicators"].items():
+        relation = _identifier(spec["relation"])
+        where = " and ".join(f"{_identifier(c)} = {_literal(v)}" for c, v in spec.get("where", {}).items())
+        operator = OPERATORS[str(spec.get("operator", "="))]
+        computed.append(
+            f"select county_code, month_start, {_literal(_identifier(code))} as measure, "
+            f"{_literal(relation)} as mart, '{operator}' as operator, "
+            f"({_expression(spec['value'])})::numeric as computed "
+            f"from {schemas.scoped(relation)} where {where or 'true'}"
+        )
+    union = "\n        union all\n        ".join(computed)
+    ctes = f"""
+declared as (select * from {{batch}} as declared_rows),
+computed as (
+        {union}
+),
+compared as (
+    select d.county_code, d.month_start, d.indicator_code as measure, d.base_value as declared, c.computed,
+        d.base_tolerance, c.operator, c.mart, d.load_id, d.source_sheet, d.source_row
+    from declared as d
+    inner join computed as c
+        on c.county_code = d.county_code and c.month_start = d.month_start and c.measure = d.indicator_code
+)"""
+
+    def broken(declared: str, computed: str) -> str:
+        return (
+            f"case operator when '=' then abs({declared} - {computed}) > base_tolerance "
+            f"when '>' then not ({computed} > {declared}) else not ({computed} >= {declared}) end"
+        )
+
+    return _report(rule, ctes, True, extra=",\n    mart", broken=broken)
+
+
+TEMPLATES: dict[str, Callable[[Rule, Schemas], str]] = {
+    "declared": _declared,
     "hierarchy": _hierarchy,
     "comparison": _comparison,
     "ratio": _ratio,
@@ -444,16 +775,18 @@ TEMPLATES = {
 
 
 _JOIN = re.compile(r"\bjoin\b", re.IGNORECASE)
+_QUOTED = re.compile(r"'(?:[^']|'')*'")
+_BATCH = re.compile(r"\{batch\} as (\w+)")
 
 
-def compile_sql(rule: Rule) -> str:
+def compile_sql(rule: Rule, schemas: Schemas = WAREHOUSE) -> str:
     """The unexpected-rows query of a rule; ``{batch}`` is the month-scoped primary relation.
 
     GX substitutes ``{batch}`` with an aliased subquery (``... AS subselect``) unless the
-    query contains a JOIN, in which case aliasing is left to the query. Every template
-    aliases the batch itself, so a query without a join gets a no-op one.
+    query contains a JOIN (outside quotes), in which case aliasing is left to the query.
+    Every template aliases the batch itself, so a query without a join gets a no-op one.
     """
-    sql = TEMPLATES[rule.kind](rule).strip()
-    if not _JOIN.search(sql):
-        sql = sql.replace("{batch} as batch_rows", "{batch} as batch_rows cross join (select 1 as one) as no_op_join")
+    sql = TEMPLATES[rule.kind](rule, schemas).strip()
+    if not _JOIN.search(_QUOTED.sub("''", sql)):
+        sql = _BATCH.sub(r"{batch} as \1 cross join (select 1 as one) as no_op_join", sql, count=1)
     return sql

@@ -33,7 +33,7 @@ import yaml
 from include import config
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
-EXPRESSION = re.compile(r"^[a-z0-9_ .+\-*/()]+$")  # column arithmetic only: no quotes, no semicolons
+EXPRESSION = re.compile(r"^[a-z0-9_ .,+\-*/()]+$")  # column arithmetic only: no quotes, no semicolons
 LITERAL = re.compile(r"^[^'\"\\{};]*$")  # a `where` value: no quotes, backslashes, braces or semicolons
 COUNTY = re.compile(r"^\d{6}$")
 SEVERITIES = ("fail", "warn")
@@ -723,7 +723,8 @@ def _declared(rule: Rule, schemas: Schemas) -> str:
     """Figures a report declares (one row per county, month and indicator code) = the marts' values.
 
     ``indicators`` maps each code to the mart ``relation``, the ``value`` expression over its
-    columns, ``where`` (column: value) picking the mart's row, and optionally ``operator: ">"``
+    columns, summed over the rows ``where`` (column: value) picks for each county and month
+    (one row for most figures), and optionally ``operator: ">"``
     for a printed bound such as 超过50%. The declared value comes in its base unit with
     ``base_tolerance`` beside it (half a unit of its last printed digit). Each offending row
     names its mart, so the gate holds back that mart only.
@@ -736,8 +737,8 @@ def _declared(rule: Rule, schemas: Schemas) -> str:
         computed.append(
             f"select county_code, month_start, {_literal(_identifier(code))} as measure, "
             f"{_literal(relation)} as mart, '{operator}' as operator, "
-            f"({_expression(spec['value'])})::numeric as computed "
-            f"from {schemas.scoped(relation)} where {where or 'true'}"
+            f"sum(({_expression(spec['value'])})::numeric) as computed "
+            f"from {schemas.scoped(relation)} where {where or 'true'} group by county_code, month_start"
         )
     union = "\n        union all\n        ".join(computed)
     ctes = f"""

@@ -63,7 +63,8 @@ borrowers as (
         county_code,
         household_key,
         bool_or(has_balance) as has_balance,
-        bool_or(is_new_in_year) as is_new_in_year
+        bool_or(is_new_in_year) as is_new_in_year,
+        coalesce(sum(loan_amount_yuan) filter (where is_new_in_year), 0) as new_loan_amount_yuan
     from loans
     group by month_start, county_code, household_key
 
@@ -75,7 +76,8 @@ county_counts as (
         month_start,
         county_code,
         count(*) filter (where has_balance) as balance_households,
-        count(*) filter (where is_new_in_year) as new_households
+        count(*) filter (where is_new_in_year) as new_households,
+        sum(new_loan_amount_yuan) as new_loan_amount_yuan
     from borrowers
     group by month_start, county_code
 
@@ -87,7 +89,8 @@ city_counts as (
         month_start,
         '{{ var("city_code", "411400") }}' as county_code,
         count(distinct household_key) filter (where has_balance) as balance_households,
-        count(distinct household_key) filter (where is_new_in_year) as new_households
+        count(distinct household_key) filter (where is_new_in_year) as new_households,
+        sum(new_loan_amount_yuan) as new_loan_amount_yuan
     from borrowers
     group by month_start
 
@@ -111,7 +114,8 @@ rated as (
         eligible_with_city.lifted_households
         + eligible_with_city.monitored_households as eligible_households,
         coalesce(counts.balance_households, 0) as balance_households,
-        coalesce(counts.new_households, 0) as new_households
+        coalesce(counts.new_households, 0) as new_households,
+        coalesce(counts.new_loan_amount_yuan, 0) as new_loan_amount_yuan
     from eligible_with_city
     left join counts
         on
@@ -133,6 +137,7 @@ final as (
         rated.eligible_households,
         rated.balance_households,
         rated.new_households,
+        rated.new_loan_amount_yuan,
         round(100.0 * rated.new_households / nullif(rated.eligible_households, 0), 2) as new_household_rate_pct,
         round(100.0 * rated.balance_households / nullif(rated.eligible_households, 0), 2)
             as balance_household_rate_pct,

@@ -129,8 +129,11 @@ final as (
         unioned.capacity_kw,
         unioned.generation_kwh,
         unioned.revenue_yuan,
-        unioned.generation_ytd_kwh,
-        unioned.revenue_ytd_yuan,
+        -- a year-to-date figure is null until every month of the year so far is loaded
+        case when unioned.ytd_months = extract(month from unioned.month_start) then unioned.generation_ytd_kwh end
+            as generation_ytd_kwh,
+        case when unioned.ytd_months = extract(month from unioned.month_start) then unioned.revenue_ytd_yuan end
+            as revenue_ytd_yuan,
         unioned.ytd_months
 
     from unioned

@@ -12,7 +12,7 @@ export GX_ANALYTICS_ENABLED := False
 export DO_NOT_TRACK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help run test stop clean psql rules lint explain
+.PHONY: help run test stop clean psql rules lint docs explain
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -47,3 +47,6 @@ lint: $(VENV)/.installed ## ruff, mypy and sqlfluff only
 
 explain: $(VENV)/.installed ## how a published figure was made: MART= COUNTY=name|code|商丘市 MONTH=YYYY-MM METRIC=
 	@$(PY) -m include.cli explain --mart "$(MART)" --county "$(COUNTY)" --month "$(MONTH)" --metric "$(METRIC)"
+
+docs: $(VENV)/.installed ## build the dbt docs (models, grain, 口径, lineage) and serve them on http://127.0.0.1:8081
+	@$(PY) -m include.cli docs --serve

@@ -6,6 +6,7 @@ run         run the monthly pipeline through Airflow for every month of 2021
 ingest      load months of the sample feeds into raw only (no DAG, no dbt): for developing models
 psql-env    print PG* variables for psql as a role (used by ``make psql``)
 rules       compile expectations/rules/*.yml into the GX context
+docs        build the dbt docs (and serve them with --serve)
 explain     how a published figure was made, as the auditor reads it (``make explain``)
 report      write the auditor's HTML report of a month (and rebuild the GX Data Docs)
 """
@@ -284,6 +285,29 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    """``dbt docs generate`` (needs the warehouse: the catalog reads the built relations), then serve."""
+    server = prepare_runtime_for_dbt()
+    dbt = [_bin("dbt"), "docs"]
+    subprocess.run([*dbt, "generate", "--quiet"], cwd=config.DBT_PROJECT_DIR, env=server, check=True)
+    print(f"dbt docs: {config.DBT_PROJECT_DIR / 'target' / 'index.html'}")
+    if args.serve:
+        subprocess.run(
+            [*dbt, "serve", "--host", "127.0.0.1", "--port", "8081", "--no-browser"],
+            cwd=config.DBT_PROJECT_DIR,
+            env=server,
+            check=False,
+        )
+    return 0
+
+
+def prepare_runtime_for_dbt() -> dict[str, str]:
+    """The environment dbt needs for this warehouse (started if embedded)."""
+    from include.warehouse.setup import ensure_ready  # noqa: PLC0415
+
+    return {**os.environ, **dbt_env(ensure_ready())}
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from include.audit_report import write_report  # noqa: PLC0415
     from include.warehouse.setup import ensure_ready  # noqa: PLC0415
@@ -323,6 +347,9 @@ def main(argv: list[str] | None = None) -> int:
     why.add_argument("--month", required=True, help="YYYY-MM")
     why.add_argument("--metric", required=True, help="a column of the mart")
     why.set_defaults(func=cmd_explain)
+    docs = sub.add_parser("docs")
+    docs.add_argument("--serve", action="store_true", help="serve on 127.0.0.1:8081 after generating")
+    docs.set_defaults(func=cmd_docs)
     report = sub.add_parser("report")
     report.add_argument("--month", required=True, help="YYYY-MM")
     report.set_defaults(func=cmd_report)

@@ -1,0 +1,25 @@
+with
+
+programs as (
+
+    select * from {{ ref('ref_programs') }}
+
+),
+
+final as (
+
+    select
+        program_code,
+        name_zh,
+        name_en,
+        department,
+        feed,
+        fact,
+        persons_basis,
+        sort_order
+
+    from programs
+
+)
+
+select * from final

@@ -1,0 +1,104 @@
+{{ config(materialized='month_partitioned', partition_by='month_start') }}
+
+{#- Each month's student-loan file holds the whole year up to the month's end, so every value here is
+    cumulative from 1 January to `as_of_date` (each day of the report month), computed from that file
+    alone: no earlier month is read. -#}
+
+with
+
+loans as (
+
+    select * from {{ ref('fct_loans') }}
+    where
+        loan_program = 'student_loan'
+    {% if var('month') %}
+        and month_start = {{ run_month() }}
+    {% endif %}
+
+),
+
+counties as (
+
+    select * from {{ ref('dim_county') }}
+
+),
+
+days as (
+
+    select
+        months.month_start,
+        calendar_day::date as as_of_date
+    from (select distinct month_start from loans) as months
+    cross join lateral generate_series(
+        months.month_start, months.month_start + interval '1 month' - interval '1 day', interval '1 day'
+    ) as calendar_day
+
+),
+
+events as (
+
+    select
+        month_start,
+        county_code,
+        person_key,
+        record_type,
+        coalesce(issue_date, relief_date) as event_date,
+        loan_amount_yuan,
+        relief_yuan
+    from loans
+    where coalesce(issue_date, relief_date) >= date_trunc('year', month_start)
+
+),
+
+to_date as (
+
+    select
+        days.month_start,
+        days.as_of_date,
+        case
+            when grouping(events.county_code) = 1 then '{{ var("city_code", "411400") }}' else events.county_code
+        end as county_code,
+        count(distinct events.person_key) filter (where events.record_type = 'new_loan') as new_loan_students,
+        count(*) filter (where events.record_type = 'new_loan') as new_loans,
+        sum(events.loan_amount_yuan) filter (where events.record_type = 'new_loan') as new_loan_amount_yuan,
+        count(distinct events.person_key) filter (where events.record_type = 'repayment_relief') as relief_students,
+        sum(events.relief_yuan) filter (where events.record_type = 'repayment_relief') as relief_amount_yuan
+    from days
+    inner join events
+        on
+            days.month_start = events.month_start
+            and days.as_of_date >= events.event_date
+    group by grouping sets (
+        (days.month_start, days.as_of_date, events.county_code),
+        (days.month_start, days.as_of_date)
+    )
+
+),
+
+final as (
+
+    select
+        days.month_start,
+        days.as_of_date,
+        days.as_of_date = (days.month_start + interval '1 month' - interval '1 day')::date as is_month_end,
+        counties.county_code,
+        counties.county_name,
+        counties.is_city,
+        counties.sort_order,
+        coalesce(to_date.new_loan_students, 0) as new_loan_students,
+        coalesce(to_date.new_loans, 0) as new_loans,
+        coalesce(to_date.new_loan_amount_yuan, 0) as new_loan_amount_yuan,
+        coalesce(to_date.relief_students, 0) as relief_students,
+        coalesce(to_date.relief_amount_yuan, 0) as relief_amount_yuan
+
+    from days
+    cross join counties
+    left join to_date
+        on
+            days.month_start = to_date.month_start
+            and days.as_of_date = to_date.as_of_date
+            and counties.county_code = to_date.county_code
+
+)
+
+select * from final

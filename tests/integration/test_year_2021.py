@@ -148,8 +148,10 @@ def test_every_figure_the_marts_express_is_the_published_one_or_a_documented_con
         computed = mart_value(conn, code, DECEMBER)
         figure = figures.load()[code]
         if computed is None:
-            needs_history.append(code)  # year to date: null until January to November are loaded
-            assert figure.months == "ytd", f"{code}: the mart has no December value"
+            # Year to date (null until January to November are loaded), or as of a date in a month this
+            # test does not load (student loans, as of 2021-10-10: the October partition). `make run` has them.
+            needs_history.append(code)
+            assert figure.months == "ytd" or figure.reached_in, f"{code}: the mart has no December value"
             continue
         value, tolerance = printed(code)
         if INDICATORS[code].get("operator") == ">":

@@ -2,10 +2,10 @@
 
 A rule checks one or more relations (dbt models). When it fails, every mart that
 is built from those relations (the relation itself, or a mart downstream of it in
-dbt's manifest) is held back; the other marts still publish. A rule over a check
-model that sits downstream of the marts (declared = computed) names the mart of
-each offending row in a ``mart`` column; without one, every mart upstream of it
-is held back.
+dbt's manifest) is held back; the other marts still publish. A rule whose
+offending rows name their mart in a ``mart`` column (declared = computed reads
+several marts) holds back those marts only; a rule over a model downstream of the
+marts holds back every mart upstream of it.
 """
 
 from __future__ import annotations
@@ -57,12 +57,12 @@ class Lineage:
 
     def affected_marts(self, relations: Iterable[str], named: Iterable[str] = ()) -> set[str]:
         """The marts a failure on ``relations`` taints (``named``: marts the offending rows name)."""
-        relations = set(relations)
         marts = self.marts()
-        hit = (relations | self.downstream(relations)) & marts
-        if hit:
-            return hit
-        return (set(named) & marts) or (self.upstream(relations) & marts)
+        named = set(named) & marts
+        if named:  # the offending rows say which marts they concern (declared = computed)
+            return named | (self.downstream(named) & marts)
+        relations = set(relations)
+        return ((relations | self.downstream(relations)) & marts) or (self.upstream(relations) & marts)
 
 
 @cache

@@ -95,3 +95,55 @@ def connect(warehouse: Any) -> Iterator[Callable[[str], psycopg.Connection]]:
     yield open_as
     for conn in opened:
         conn.close()
+
+
+class _SmtpSink:
+    """A minimal SMTP server on 127.0.0.1 that keeps every message it is given (no network beyond loopback)."""
+
+    def __init__(self) -> None:
+        import socketserver
+        import threading
+
+        self.messages: list[str] = []
+        sink = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                self.wfile.write(b"220 sink\r\n")
+                while line := self.rfile.readline():
+                    verb = line.decode("utf-8", "replace").strip().upper()
+                    if verb.startswith("DATA"):
+                        self.wfile.write(b"354 go\r\n")
+                        body = []
+                        while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
+                            body.append(chunk.decode("utf-8", "replace"))
+                        sink.messages.append("".join(body))
+                        self.wfile.write(b"250 queued\r\n")
+                    elif verb.startswith("QUIT"):
+                        self.wfile.write(b"221 bye\r\n")
+                        return
+                    elif verb.startswith("EHLO"):
+                        self.wfile.write(b"250-sink\r\n250 8BITMIME\r\n")
+                    else:
+                        self.wfile.write(b"250 ok\r\n")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture(scope="session")
+def smtp_sink() -> Iterator[_SmtpSink]:
+    """Alerts e-mail the run's owner through Airflow's SMTP connection, here pointed at a local sink."""
+    sink = _SmtpSink()
+    saved = {key: os.environ.get(key) for key in ("AIRFLOW_CONN_SMTP_DEFAULT", "SQW_ALERT_EMAIL")}
+    os.environ["AIRFLOW_CONN_SMTP_DEFAULT"] = f"smtp://127.0.0.1:{sink.port}?disable_ssl=true&disable_tls=true"
+    os.environ["SQW_ALERT_EMAIL"] = "owner@example.invalid"
+    yield sink
+    sink.server.shutdown()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value

@@ -28,7 +28,7 @@ CONTRADICTIONS = {code for code, figure in figures.load().items() if figure.stat
 
 
 @pytest.fixture(scope="module")
-def year_end(landing, run_dag, connect) -> dict[dt.date, str]:
+def year_end(landing, run_dag, connect, smtp_sink) -> dict[dt.date, str]:
     """Every feed's November and December files at scale 1 (those not already there), then both months."""
     for feed, module in GENERATORS.items():
         missing = [m for m in (11, 12) if not (config.LANDING_DIR / feed / module.file_name(m)).exists()]
@@ -89,9 +89,11 @@ def printed(code: str) -> tuple[Decimal, Decimal]:
 
 
 def test_both_months_ran_every_feed(year_end, connect):
-    feeds = connect("auditor").execute(
-        "select feed_month, count(distinct feed) from ops.loads where is_current group by 1 order by 1"
-    ).fetchall()
+    feeds = (
+        connect("auditor")
+        .execute("select feed_month, count(distinct feed) from ops.loads where is_current group by 1 order by 1")
+        .fetchall()
+    )
     assert dict(feeds)[NOVEMBER] == len(GENERATORS) and dict(feeds)[DECEMBER] == len(GENERATORS)
 
 
@@ -167,3 +169,22 @@ def test_every_figure_the_marts_express_is_the_published_one_or_a_documented_con
     assert carried <= set(INDICATORS), f"figures no mart expresses: {sorted(carried - set(INDICATORS))}"
     assert len(checked) + len(needs_history) + len(contradicted) + 1 == len(carried)
     assert len(checked) >= 60, checked
+
+
+def test_the_failed_checks_alert_the_owner_by_log_and_e_mail(year_end, smtp_sink):
+    import email
+    from email.header import decode_header, make_header
+
+    alerts = (config.STATE_DIR / "logs" / "alerts.log").read_text(encoding="utf-8")
+    assert "2021-12: check failed" in alerts and "indicators_declared_equal_computed" in alerts
+    received = []
+    for raw in smtp_sink.messages:
+        message = email.message_from_string(raw)
+        body = "".join(
+            part.get_payload(decode=True).decode("utf-8") for part in message.walk() if not part.is_multipart()
+        )
+        received.append((str(make_header(decode_header(message["Subject"]))), message["To"], body))
+    assert any(
+        "2021-12: check failed" in subject and "owner@example.invalid" in to and "indicators_declared" in body
+        for subject, to, body in received
+    ), received[:2]

@@ -68,8 +68,8 @@ def gather(conn: psycopg.Connection[Any], month: dt.date) -> dict[str, Any]:
         "counties": counties(),
         "grid_counties": {code: name for code, name in counties().items() if code != config.CITY_CODE},
         "decisions": conn.execute(
-            """select publication_id, run_id, status, marts, source_files, rules_passed, rules_failed, reason,
-                      decided_at
+            """select publication_id, run_id, status, marts, held_back, source_files, rules_passed, rules_failed,
+                      reason, decided_at
                from dq.publications where month_start = %s order by publication_id""",
             [month],
         ).fetchall(),

@@ -56,6 +56,9 @@ def prepare_runtime(*, parse: bool = True) -> None:
     os.environ.update(airflow_env())
     if parse:
         subprocess.run([_bin("dbt"), "parse", "--quiet"], cwd=config.DBT_PROJECT_DIR, check=True)
+        # Seeds and the staging views (over raw) are created once here; the monthly DAG runs core and marts.
+        for step in (["seed"], ["run", "--select", "path:models/staging"]):
+            subprocess.run([_bin("dbt"), *step, "--quiet"], cwd=config.DBT_PROJECT_DIR, check=True)
     marker = config.AIRFLOW_HOME / ".migrated"
     if not marker.exists():
         subprocess.run([_bin("airflow"), "db", "migrate"], check=True, capture_output=True)

@@ -4,8 +4,9 @@ A rule checks one or more relations (dbt models). When it fails, every mart that
 is built from those relations (the relation itself, or a mart downstream of it in
 dbt's manifest) is held back; the other marts still publish. A rule whose
 offending rows name their mart in a ``mart`` column (declared = computed reads
-several marts) holds back those marts only; a rule over a model downstream of the
-marts holds back every mart upstream of it.
+several marts) holds back those marts only; a rule over a department's control totals
+(which no mart reads) holds back the marts built from the same feed; a rule over a
+model downstream of the marts holds back every mart upstream of it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Lineage:
         names = {uid: node["name"] for uid, node in manifest["nodes"].items() if node["resource_type"] == "model"}
         self.parents: dict[str, set[str]] = {name: set() for name in names.values()}
         self.children: dict[str, set[str]] = {name: set() for name in names.values()}
+        self.feeds: dict[str, set[str]] = {name: set() for name in names.values()}  # sources read directly
         for uid, parent_ids in manifest.get("parent_map", {}).items():
             if uid not in names:
                 continue
@@ -35,6 +37,8 @@ class Lineage:
                 if parent in names:
                     self.parents[names[uid]].add(names[parent])
                     self.children[names[parent]].add(names[uid])
+                elif parent.startswith("source."):
+                    self.feeds[names[uid]].add(parent.split(".")[2])
 
     def _walk(self, start: Iterable[str], edges: dict[str, set[str]]) -> set[str]:
         seen: set[str] = set()
@@ -62,7 +66,13 @@ class Lineage:
         if named:  # the offending rows say which marts they concern (declared = computed)
             return named | (self.downstream(named) & marts)
         relations = set(relations)
-        return ((relations | self.downstream(relations)) & marts) or (self.upstream(relations) & marts)
+        hit = (relations | self.downstream(relations)) & marts
+        if hit:
+            return hit
+        # A department's 汇总 (control totals) feeds no mart: hold back the marts built from the same feed.
+        feeds = set().union(*(self.feeds.get(name, set()) for name in relations))
+        siblings = {name for name, read in self.feeds.items() if read & feeds}
+        return ((siblings | self.downstream(siblings)) & marts) or (self.upstream(relations) & marts)
 
 
 @cache

@@ -647,14 +647,15 @@ compared as (
 
 def _cross_reference(rule: Rule, schemas: Schemas) -> str:
     """Every key on the list (left) is known to one of the registers (right): declared 1, computed 1
-    when found, 0 when not. Registers are read for the same month unless ``same_month: false``."""
+    when found, 0 when not. Registers are read for the same month unless ``same_month: false`` (then
+    any month up to the list's). One hash join: the registers' distinct keys against the list."""
     assert rule.left
     key = _identifier(rule.left.value)
     same_month = rule.options.get("same_month", True)
     known = "\n    union all\n".join(
         f"    select r.{_identifier(side.value)}::text as key, r.month_start\n"
         f"    from {schemas.scoped(side.relation) if same_month else schemas.full(side.relation)} as r\n"
-        f"    where {_where(side, 'r')}"
+        f"    where {_where(side, 'r')} and r.month_start <= (select max(month_start) from listed)"
         for side in rule.right
     )
     ctes = f"""
@@ -673,12 +674,11 @@ compared as (
         1::numeric as declared,
         (case
             when listed.{key} is null then null
-            when exists (
-                select 1 from known where known.key = listed.{key}::text and known.month_start <= listed.month_start
-            ) then 1
+            when found.key is not null then 1
             else 0
         end)::numeric as computed
     from listed
+    left join (select distinct key from known) as found on found.key = listed.{key}::text
 )"""
     return _report(rule, ctes, _has_lineage(rule.relation), extra=f",\n    {key}")
 

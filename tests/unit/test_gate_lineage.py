@@ -15,8 +15,9 @@ def manifest(edges: dict[str, list[str]]) -> dict:
 LINEAGE = Lineage(
     manifest(
         {
-            "stg_loans": ["source.p.raw.loans"],
+            "stg_loans": ["source.p.microcredit.loans"],
             "stg_totals": [],
+            "stg_loan_control_totals": ["source.p.microcredit.control_totals"],
             "fct_loans": ["stg_loans", "seed.p.ref_counties"],
             "mart_league": ["fct_loans", "stg_totals"],
             "mart_loans_by_bank": ["fct_loans"],
@@ -43,3 +44,7 @@ def test_offending_rows_that_name_their_mart_hold_back_only_that_mart():
 def test_upstream_and_downstream_skip_seeds_and_sources():
     assert LINEAGE.upstream({"mart_league"}) == {"fct_loans", "stg_loans", "stg_totals"}
     assert LINEAGE.downstream({"stg_loans"}) == {"fct_loans", "mart_league", "mart_loans_by_bank"}
+
+
+def test_a_failure_in_a_control_totals_sheet_holds_back_the_marts_of_the_same_feed():
+    assert LINEAGE.affected_marts({"stg_loan_control_totals"}) == {"mart_league", "mart_loans_by_bank"}

@@ -214,3 +214,22 @@ def test_staging_tests_hold_for_december(year_end, warehouse):
     )
     assert result.returncode == 0, result.stdout[-3000:]
     assert "PASS=" in result.stdout and "ERROR=0" in result.stdout
+
+
+def test_an_auditor_sees_each_mart_as_published_at_a_given_time(year_end, connect):
+    auditor = connect("auditor")
+    (november_decided,) = auditor.execute(
+        "select max(decided_at) from dq.publications where month_start = %s", [NOVEMBER]
+    ).fetchone()
+    count = "select count(*) from dq.mart_subsidies_as_of(%s) where month_start = %s"
+    assert auditor.execute(count, [november_decided, DECEMBER]).fetchone() == (0,), "December was not out yet"
+    assert auditor.execute(count, [november_decided, NOVEMBER]).fetchone()[0] > 0
+    (now,) = auditor.execute("select now()").fetchone()
+    now_rows = auditor.execute(
+        "select * from dq.mart_subsidies_as_of(%s) where month_start = %s order by county_code, program_code",
+        [now, DECEMBER],
+    ).fetchall()
+    published = auditor.execute(
+        "select * from marts.mart_subsidies where month_start = %s order by county_code, program_code", [DECEMBER]
+    ).fetchall()
+    assert [row[: len(published[0])] for row in now_rows] == published

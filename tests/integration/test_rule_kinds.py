@@ -38,6 +38,8 @@ EXPECTED: dict[str, set[tuple[str, str, Any, Any]]] = {
     "hierarchy_fail": {(CITY, "households_bad", 1046, 1045)},
     "hierarchy_missing_fail": {(CITY, "households_gap", None, 50)},
     "hierarchy_missing_skip": set(),
+    "declared_kind_pass": set(),
+    "declared_kind_fail": {("411421", "e_bad", 121, 120), ("411422", "r_bad", "10.01", 10)},
     "control_totals_pass": set(),
     "control_totals_fail": {("411421", "dibao_amount", "303.0", "302.5")},
     "control_totals_distinct_pass": set(),
@@ -134,6 +136,23 @@ def build_tables(conn: psycopg.Connection) -> None:
         "stg_rk__indicators",
         f"county_code text, month_start date, indicator_code text, value numeric, {LINEAGE}",
         [(*r, *_lineage("明细", n + 2)) for n, r in enumerate(indicators)],
+    )
+    # the indicator report in base units with each figure's printed tolerance (declared = computed):
+    # e_ok as computed; e_bad one household too many in 411421; r_ok/r_bad printed rates (10 % everywhere)
+    declared = []
+    for county, _, _new, eligible in league:
+        declared += [
+            (county, MONTH, "e_ok", Decimal(eligible), Decimal("0.5")),
+            (county, MONTH, "e_bad", Decimal(eligible + (1 if county == "411421" else 0)), Decimal("0.5")),
+            (county, MONTH, "r_ok", Decimal("10.00"), Decimal("0.005")),
+            (county, MONTH, "r_bad", Decimal("10.01" if county == "411422" else "10.00"), Decimal("0.005")),
+        ]
+    _create(
+        conn,
+        "stg_rk__declared",
+        f"county_code text, month_start date, indicator_code text, base_value numeric, base_tolerance numeric,"
+        f" {LINEAGE}",
+        [(*r, *_lineage("指标", n + 2)) for n, r in enumerate(declared)],
     )
     # printed rates and ranks: 57.038 %, 23.465 % (a half exactly), 23.4649 %; the city prints none
     rates = [

@@ -21,7 +21,9 @@ renamed as (
         {{ indicator_to_base_unit('value', 'unit') }} as base_value,
         {{ indicator_base_unit('unit') }} as base_unit,
         -- half a unit of the last printed digit, in the base unit: the rounding a printed figure allows
-        trim_scale({{ indicator_to_base_unit('(0.5 * power(10::numeric, -scale(value::numeric)))', 'unit') }}) as base_tolerance,
+        trim_scale(
+            {{ indicator_to_base_unit('(0.5 * power(10::numeric, -scale(value::numeric)))', 'unit') }}
+        ) as base_tolerance,
         _load_id as load_id,
         _version as file_version,
         _sheet as source_sheet,

@@ -16,6 +16,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+import psycopg
 import pytest
 import yaml
 
@@ -33,13 +34,14 @@ CONTRADICTIONS = {code for code, figure in figures.load().items() if figure.stat
 
 
 @pytest.fixture(scope="module")
-def year_end(landing, run_dag, connect, smtp_sink) -> dict[dt.date, str]:
+def year_end(warehouse, landing, run_dag, smtp_sink) -> dict[dt.date, str]:
     """Every feed's November and December files at scale 1 (those not already there), then both months."""
     for feed, module in GENERATORS.items():
         missing = [m for m in (11, 12) if not (config.LANDING_DIR / feed / module.file_name(m)).exists()]
         if missing:
             module.generate(config.LANDING_DIR, months=range(min(missing), 13), scale=1.0)
-    before = published_rows(connect("transformer"), "mart_microcredit_league", DECEMBER)
+    with psycopg.connect(warehouse.url("transformer"), autocommit=True) as conn:
+        before = published_rows(conn, "mart_microcredit_league", DECEMBER)
     states = {month: run_dag(month) for month in (NOVEMBER, DECEMBER)}
     states["league_before"] = before  # type: ignore[index]
     return states

@@ -76,14 +76,14 @@ def findings(months: list[dt.date]) -> list[str]:
                       f.difference, count(*) over (partition by l.rule_run_id) as offending,
                       row_number() over (partition by l.rule_run_id order by f.county_code, f.measure) as nth
                from latest l join dq.rule_failures f using (rule_run_id)
-               where l.status <> 'passed' order by l.month_start, l.severity, l.rule_id, nth""",
+               where l.status <> 'passed' order by l.severity, l.month_start, l.rule_id, nth""",
             [months],
         ).fetchall()
     lines = []
     for month, rule, severity, county, measure, declared, computed, difference, offending, nth in rows:
-        if nth > 3:
+        if severity == "warn" and nth > 3:  # every row of a failed fail rule; three of a warning
             continue
-        more = f" (+{offending - 3} more rows)" if nth == 3 and offending > 3 else ""
+        more = f" (+{offending - 3} more rows)" if severity == "warn" and nth == 3 and offending > 3 else ""
         lines.append(
             f"  {month:%Y-%m} {severity:<4} {rule}: {county or ''} {measure or ''} declared {declared} "
             f"computed {computed} (difference {difference}){more}"

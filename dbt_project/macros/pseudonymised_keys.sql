@@ -18,3 +18,40 @@
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 {%- endmacro %}
+
+{#- The body of an append-only pseudonymised dimension (dim_person, dim_household): one row per key
+    first seen in the run's month, with the birth year, sex and region derived from the ID
+    (named `<attribute_prefix>birth_year` ...), the month and the model it was first seen in. An
+    incremental run adds only the keys the table does not hold yet. -#}
+{% macro first_seen_keys(sources, key, attribute_prefix='') -%}
+with
+
+seen as (
+
+    {{ pseudonymised_keys(sources) }}
+
+),
+
+first_seen as (
+
+    select
+        pseudonym_key as {{ key }},
+        min(birth_year) as {{ attribute_prefix }}birth_year,
+        min(sex) as {{ attribute_prefix }}sex,
+        min(region) as {{ attribute_prefix }}region,
+        min(month_start) as first_seen_month,
+        (array_agg(seen_in order by month_start, seen_in))[1] as first_seen_in
+
+    from seen
+    group by pseudonym_key
+
+)
+
+select * from first_seen
+{% if is_incremental() %}
+    where not exists (
+        select from {{ this }} as known
+        where known.{{ key }} = first_seen.{{ key }}
+    )
+{% endif %}
+{%- endmacro %}

@@ -12,33 +12,4 @@
     indexes=[{'columns': ['household_key'], 'unique': true}],
 ) }}
 
-with
-
-seen as (
-
-    {{ pseudonymised_keys(sources) }}
-
-),
-
-first_seen as (
-
-    select
-        pseudonym_key as household_key,
-        min(birth_year) as head_birth_year,
-        min(sex) as head_sex,
-        min(region) as head_region,
-        min(month_start) as first_seen_month,
-        (array_agg(seen_in order by month_start, seen_in))[1] as first_seen_in
-
-    from seen
-    group by pseudonym_key
-
-)
-
-select * from first_seen
-{% if is_incremental() %}
-    where not exists (
-        select from {{ this }} as known
-        where known.household_key = first_seen.household_key
-    )
-{% endif %}
+{{ first_seen_keys(sources, 'household_key', attribute_prefix='head_') }}

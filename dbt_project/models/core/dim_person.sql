@@ -13,33 +13,4 @@
     indexes=[{'columns': ['person_key'], 'unique': true}],
 ) }}
 
-with
-
-seen as (
-
-    {{ pseudonymised_keys(sources) }}
-
-),
-
-first_seen as (
-
-    select
-        pseudonym_key as person_key,
-        min(birth_year) as birth_year,
-        min(sex) as sex,
-        min(region) as region,
-        min(month_start) as first_seen_month,
-        (array_agg(seen_in order by month_start, seen_in))[1] as first_seen_in
-
-    from seen
-    group by pseudonym_key
-
-)
-
-select * from first_seen
-{% if is_incremental() %}
-    where not exists (
-        select from {{ this }} as known
-        where known.person_key = first_seen.person_key
-    )
-{% endif %}
+{{ first_seen_keys(sources, 'person_key') }}

@@ -12,7 +12,7 @@ export GX_ANALYTICS_ENABLED := False
 export DO_NOT_TRACK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help run test stop clean psql rules lint docs explain
+.PHONY: help run test stop clean psql rules lint docs explain airflow cluster manifest
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -24,13 +24,28 @@ $(VENV)/.installed: requirements.txt
 	@$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements.txt
 	@touch $@
 
-run: $(VENV)/.installed ## run the monthly pipeline through Airflow for every month of 2021 on the embedded warehouse
-	@$(PY) -m include.cli run
+# The manifest the DAG renders from: built at install and whenever the dbt project changes, never at DAG parse.
+MANIFEST := dbt_project/target/manifest.json
+DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests -type f 2>/dev/null) \
+	dbt_project/dbt_project.yml
+$(MANIFEST): $(VENV)/.installed $(DBT_SOURCES)
+	@$(PY) -m include.cli manifest >/dev/null
 
-test: $(VENV)/.installed ## run the whole test suite (lint, unit, DAG integrity, end to end on a real PostgreSQL)
+manifest: $(MANIFEST) ## build the dbt manifest (done by every target that needs it)
+
+run: $(MANIFEST) ## run 2021 under the Airflow scheduler (MONTH=YYYY-MM: one month), then print the gate's summary
+	@$(PY) -m include.cli run $(if $(MONTH),--month $(MONTH))
+
+airflow: $(MANIFEST) ## start (or find) Airflow: api-server, scheduler, dag-processor (LocalExecutor); print the UI login
+	@$(PY) -m include.cli airflow
+
+cluster: $(MANIFEST) ## start (or find) Redis, Airflow and two Celery workers (CeleryExecutor); print the UI login
+	@$(PY) -m include.cli cluster
+
+test: $(MANIFEST) ## run the whole test suite (lint, unit, DAG integrity, end to end, Celery cluster)
 	@$(VENV)/bin/pytest
 
-stop: ## stop the embedded PostgreSQL server
+stop: ## stop everything the project started: Airflow's services, Redis, the embedded PostgreSQL
 	@if [ -x $(PY) ]; then $(PY) -m include.cli stop; else echo "not running"; fi
 
 clean: stop ## remove local state: embedded data, Airflow home, generated feeds, secrets

@@ -28,9 +28,12 @@ FAILURES_SHOWN = 200  # offending rows listed per rule; the count says how many 
 CITY_NAME = "商丘市"
 
 
-def write_report(month: dt.date) -> Path:
-    """Render the report for ``month`` (whatever the gate decided) and return its path."""
-    with psycopg.connect(server().url("auditor"), row_factory=dict_row) as conn:
+def write_report(month: dt.date, url: str | None = None) -> Path:
+    """Render the report for ``month`` (whatever the gate decided) and return its path.
+
+    ``url``: the auditor's connection (default: the configured or embedded warehouse).
+    """
+    with psycopg.connect(url or server().url("auditor"), row_factory=dict_row) as conn:
         facts = gather(conn, month)
     facts["data_docs"] = data_docs(facts["gate_run"]["checked_at"] if facts["gate_run"] else None)
     path = config.REPORTS_DIR / f"{month:%Y-%m}" / "index.html"

@@ -1,8 +1,12 @@
 """Command line behind the Makefile: ``python -m include.cli <command>``.
 
 up          start (or find) the warehouse and create roles, schemas, tables
-stop        stop the embedded server
-run         run the monthly pipeline through Airflow for every month of 2021
+stop        stop the Airflow services and the embedded server
+run         run 2021 (or --month) as a backfill under the Airflow scheduler, and follow it
+airflow     start (or find) Airflow with the LocalExecutor; print the UI's URL and login
+cluster     start (or find) Redis, Airflow and two Celery workers; print the UI's URL and login
+dag-test    one month through dag.test(), without the scheduler (a developer tool)
+manifest    build the dbt manifest the DAG renders from
 ingest      load months of the sample feeds into raw only (no DAG, no dbt): for developing models
 psql-env    print PG* variables for psql as a role (used by ``make psql``)
 rules       compile expectations/rules/*.yml into the GX context
@@ -24,45 +28,48 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from include import config
-from include.dbt_env import OFFLINE, dbt_env
+from include.dbt_env import build_manifest, dbt_env
+from include.warehouse.connection import Server
 
 
-def airflow_env() -> dict[str, str]:
-    """Airflow 3 with its own home in the project's state folder (SQLite metadata)."""
+def developer_env(server: Server) -> dict[str, str]:
+    """What ``dag.test()`` needs in its process (a developer tool, and the tests): Airflow with a home
+    of its own (SQLite metadata), the task roles' connections, dbt's profile variables."""
     return {
-        **OFFLINE,
-        "AIRFLOW_HOME": str(config.AIRFLOW_HOME),
+        **dbt_env(server),
+        **server.airflow_connections(),
+        "AIRFLOW_HOME": str(config.AIRFLOW_HOME / "dag-test"),
         "AIRFLOW__CORE__DAGS_FOLDER": str(config.PROJECT_ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(config.PROJECT_ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
-        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(config.AIRFLOW_HOME / "logs"),
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(config.AIRFLOW_HOME / "dag-test" / "logs"),
         "PYTHONPATH": str(config.PROJECT_ROOT),
     }
 
 
-def _bin(name: str) -> str:
-    return str(Path(sys.executable).parent / name)
-
-
-def prepare_runtime(*, parse: bool = True) -> None:
-    """Warehouse up, dbt and Airflow configured, the dbt manifest compiled, Airflow's DB migrated."""
+def prepare_developer_runtime() -> Server:
+    """The warehouse up, the manifest built, and this process set up for ``dag.test()``."""
     from include.warehouse.setup import ensure_ready  # noqa: PLC0415
 
     server = ensure_ready()
-    os.environ.update(dbt_env(server))
-    os.environ.update(airflow_env())
-    if parse:
-        subprocess.run([_bin("dbt"), "parse", "--quiet"], cwd=config.DBT_PROJECT_DIR, check=True)
-        # Seeds and the staging views (over raw) are created once here; the monthly DAG runs core and marts.
-        for step in (["seed"], ["run", "--select", "path:models/staging"]):
-            subprocess.run([_bin("dbt"), *step, "--quiet"], cwd=config.DBT_PROJECT_DIR, check=True)
-    marker = config.AIRFLOW_HOME / ".migrated"
+    if not config.DBT_MANIFEST.exists():
+        build_manifest()
+    os.environ.update(developer_env(server))  # the developer's process, never a task's
+    home = config.AIRFLOW_HOME / "dag-test"
+    marker = home / ".migrated"
     if not marker.exists():
+        home.mkdir(parents=True, exist_ok=True)
         subprocess.run([_bin("airflow"), "db", "migrate"], check=True, capture_output=True)
         marker.touch()
+    return server
+
+
+def _bin(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
 
 
 @contextlib.contextmanager
@@ -90,72 +97,42 @@ def load_dag(dag_id: str = "shangqiu_monthly"):  # type: ignore[no-untyped-def]
     import importlib.util  # noqa: PLC0415
 
     spec = importlib.util.spec_from_file_location(dag_id, config.PROJECT_ROOT / "dags" / f"{dag_id}.py")
-    assert spec and spec.loader
+    if not (spec and spec.loader):
+        raise ImportError(dag_id)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return getattr(module, dag_id)()
 
 
-STAGES = {
-    "ingest": "ingest",
-    "dbt": "dbt.",
-    "gate": ("validate", "departments", "check", "publish"),
-    "report": "report",
-}
+def test_month(dag, month: dt.date, log: Path, timings: dict[str, float] | None = None) -> str:  # type: ignore[no-untyped-def]
+    """One month through ``dag.test()`` (in this process, no scheduler); returns the run's final state."""
+    from include.deploy.runner import stage_seconds  # noqa: PLC0415
 
-
-def _stage_seconds(run) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    """Seconds the run's task instances spent per stage (ingest, dbt, gate)."""
-    spent = dict.fromkeys(STAGES, 0.0)
-    for ti in run.get_task_instances():
-        if ti.start_date and ti.end_date:
-            for stage, prefix in STAGES.items():
-                if ti.task_id.startswith(prefix):
-                    spent[stage] += (ti.end_date - ti.start_date).total_seconds()
-    return spent
-
-
-def run_month(dag, month: dt.date, log: Path, timings: dict[str, float] | None = None) -> str:  # type: ignore[no-untyped-def]
-    """One real Airflow DAG run for ``month``; returns the run's final state (``timings``: seconds per stage)."""
-    import pendulum  # noqa: PLC0415
-
-    following = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    logical = pendulum.datetime(following.year, following.month, 1, tz="UTC")
     with _output_to(log):
-        run = dag.test(logical_date=logical, run_after=logical)
+        run = dag.test(run_conf={"month": f"{month:%Y-%m}"})
     if timings is not None:
-        timings.update(_stage_seconds(run))
+        timings.update(stage_seconds([_ti_dict(ti) for ti in run.get_task_instances()]))
     return str(getattr(run, "state", run))
 
 
-def run_month_in_subprocess(month: dt.date, log: Path, timings: dict[str, float]) -> str:
-    """One month's DAG run in a fresh process, as an Airflow worker would run it.
-
-    Many in-process dbt invocations in one long-lived process slow down steadily
-    (about 1 s per task in the first month, 9 s by the eleventh), so each month
-    gets its own interpreter.
-    """
-    result = subprocess.run(
-        [sys.executable, "-m", "include.cli", "run-month", f"{month:%Y-%m}", "--log", str(log)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        with open(log, "a", encoding="utf-8") as handle:
-            handle.write(result.stdout + result.stderr)
-        return "error"
-    state, spent = result.stdout.strip().splitlines()[-1].split(" ", 1)
-    timings.update(json.loads(spent))
-    return state
+def _ti_dict(ti) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    return {
+        "task_id": ti.task_id,
+        "start_date": ti.start_date and ti.start_date.isoformat(),
+        "end_date": ti.end_date and ti.end_date.isoformat(),
+    }
 
 
-def cmd_run_month(args: argparse.Namespace) -> int:
-    prepare_runtime(parse=False)
+def cmd_dag_test(args: argparse.Namespace) -> int:
+    """A developer tool: one month through ``dag.test()``, without the scheduler."""
+    prepare_developer_runtime()
+    print(f"» sample feeds: {ensure_samples()} file(s) in {config.LANDING_DIR}", flush=True)
     timings: dict[str, float] = {}
-    state = run_month(load_dag(), dt.date.fromisoformat(f"{args.month}-01"), Path(args.log), timings)
-    print(state, json.dumps(timings))
-    return 0
+    started = time.monotonic()
+    log = config.STATE_DIR / "logs" / "dag-test.log"
+    state = test_month(load_dag(), dt.date.fromisoformat(f"{args.month}-01"), log, timings)
+    print(f"{args.month} {state} in {time.monotonic() - started:.0f} s: {json.dumps(timings)}  (log: {log})")
+    return 0 if state == "success" else 1
 
 
 def ensure_samples() -> int:
@@ -166,45 +143,88 @@ def ensure_samples() -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from include.pipeline import feed_names, ingest_feed  # noqa: PLC0415
+    """Load months of the sample feeds into raw, without Airflow (for developing models)."""
+    from include.ingest.contract import contracts  # noqa: PLC0415
+    from include.ingest.load import discover, load_delivery  # noqa: PLC0415
+    from include.warehouse.setup import ensure_ready  # noqa: PLC0415
 
-    prepare_runtime(parse=False)
+    server = ensure_ready()
     print(f"» sample feeds: {ensure_samples()} file(s) written to {config.LANDING_DIR}", flush=True)
-    for month in args.months:
-        for feed in args.feed or feed_names():
-            result = ingest_feed(feed, dt.date.fromisoformat(f"{month}-01"), "cli-ingest")
-            rows = sum(sum((d["rows"] or {}).values()) for d in result["deliveries"])
-            print(f"  {month} {feed:<22} {rows:>9} rows", flush=True)
+    with psycopg_connect(server.url("loader")) as conn:
+        for month in args.months:
+            for feed in args.feed or sorted(contracts()):
+                first = dt.date.fromisoformat(f"{month}-01")
+                rows = 0
+                for delivery in discover(contracts()[feed], first):
+                    rows += sum((load_delivery(conn, delivery, run_id="cli-ingest").rows or {}).values())
+                print(f"  {month} {feed:<22} {rows:>9} rows", flush=True)
+    return 0
+
+
+def psycopg_connect(url: str):  # type: ignore[no-untyped-def]
+    import psycopg  # noqa: PLC0415
+
+    return psycopg.connect(url)
+
+
+def _login_lines(deployment) -> list[str]:  # type: ignore[no-untyped-def]
+    from include.warehouse.secrets import env_name  # noqa: PLC0415
+
+    return [
+        f"Airflow UI: {deployment.url}   user admin, password {deployment.password}",
+        f"  (kept in {config.SECRETS_DIR / 'airflow_admin_password'} or {env_name('airflow_admin_password')})",
+    ]
+
+
+def cmd_airflow(args: argparse.Namespace) -> int:
+    """Start (or find) the Airflow services and say where the UI is."""
+    from include.deploy import services  # noqa: PLC0415
+
+    deployment = services.start(args.shape)
+    print("\n".join([f"» running: {', '.join(services.SHAPES[deployment.shape])}", *_login_lines(deployment)]))
+    print(f"Logs: {services.LOG_DIR}/<service>.log; stop everything with: make stop")
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """The months of 2021 (or one) as a backfill under the scheduler, followed to the end."""
+    from include.deploy import runner, services  # noqa: PLC0415
+    from include.deploy.api import Api  # noqa: PLC0415
     from include.report import month_line, summary  # noqa: PLC0415
 
     started = time.monotonic()
-    print("» warehouse: starting and bootstrapping", flush=True)
-    prepare_runtime()
+    print("» warehouse and Airflow (LocalExecutor): starting or finding the services", flush=True)
+    deployment = services.start("local")
+    print("\n".join(_login_lines(deployment)), flush=True)
     print(f"» sample feeds: {ensure_samples()} file(s) written to {config.LANDING_DIR}", flush=True)
-    log = config.STATE_DIR / "logs" / "run.log"
-    months = (
-        [dt.date(config.YEAR, m, 1) for m in range(1, 13)]
-        if not args.month
-        else [dt.date.fromisoformat(f"{args.month}-01")]
-    )
+    api = Api(deployment)
+    runner.wait_for_dag(api)
+    months = runner.months_of(config.YEAR, args.month)
+    since = dt.datetime.now(dt.UTC)
+    backfill = runner.submit(api, months)
+    print(f"» backfill {backfill}: {len(months)} month(s), in order, one at a time; watch them in the UI", flush=True)
     timings: dict[dt.date, dict[str, float]] = {}
-    for done, month in enumerate(months, start=1):
-        tick = time.monotonic()
-        timings[month] = {}
-        state = run_month_in_subprocess(month, log, timings[month])
-        spent = timings[month]
+    broken: list[str] = []
+
+    def finished(month: dt.date, state: str, tis: list[dict[str, Any]], run: dict[str, Any]) -> None:
+        spent = timings[month] = runner.stage_seconds(tis, run)
+        failed = sorted(str(t["task_id"]) for t in tis if t.get("state") in ("failed", "upstream_failed"))
+        if [task for task in failed if task != "check"]:
+            broken.append(f"{month:%Y-%m}: {', '.join(failed)}")
+        stages = ", ".join(f"{stage} {spent.get(stage, 0):.0f}" for stage in runner.STAGES)
+        wall = spent.get("wall", 0)
         print(
-            f"  [{done:2d}/{len(months)}] {month:%Y-%m}  {state:<8} {month_line(month)}"
-            f"  ({time.monotonic() - tick:.0f} s: ingest {spent.get('ingest', 0):.0f}, dbt {spent.get('dbt', 0):.0f},"
-            f" gate {spent.get('gate', 0):.0f})",
+            f"  {month:%Y-%m}  {state:<8} {month_line(month)}  ({wall:.0f} s: {stages};"
+            f" airflow {wall - spent.get('busy', 0):.0f})",
             flush=True,
         )
+
+    runner.follow(api, months, since, finished)
+    log = services.LOG_DIR / "scheduler.log"
     print(summary(months, log, time.monotonic() - started, timings), flush=True)
-    return 0
+    if broken:
+        print("Runs that failed for another reason than the gate:\n  " + "\n  ".join(broken), flush=True)
+    return 1 if broken else 0
 
 
 def cmd_up(_: argparse.Namespace) -> int:
@@ -217,9 +237,12 @@ def cmd_up(_: argparse.Namespace) -> int:
 
 
 def cmd_stop(_: argparse.Namespace) -> int:
+    from include.deploy import services  # noqa: PLC0415
     from include.warehouse import embedded  # noqa: PLC0415
     from include.warehouse.connection import configured_url  # noqa: PLC0415
 
+    stopped = services.stop()
+    print(f"airflow: stopped {', '.join(stopped)}" if stopped else "airflow: not running")
     if configured_url():
         print("a configured warehouse is in use: nothing to stop")
         return 0
@@ -258,10 +281,10 @@ def cmd_rules(_: argparse.Namespace) -> int:
     from include.warehouse.setup import ensure_ready  # noqa: PLC0415
 
     server = ensure_ready()
-    os.environ.update(dbt_env(server))
-    subprocess.run([_bin("dbt"), "run", "--quiet"], cwd=config.DBT_PROJECT_DIR, check=True)
+    env = {**os.environ, **dbt_env(server)}
+    subprocess.run([_bin("dbt"), "run", "--quiet"], cwd=config.DBT_PROJECT_DIR, env=env, check=True)
     with psycopg.connect(server.url("transformer"), autocommit=True) as conn:
-        gate.prepare_views(conn, None)
+        gate.prepare_views(conn)
     gx_context.compile_context(server.url("transformer", driver="postgresql+psycopg2"))
     print(f"compiled {len(gx_context.relations())} suite(s) into {config.GX_ROOT_DIR / 'gx'}")
     return 0
@@ -275,8 +298,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     server = ensure_ready()
     if not MANIFEST.exists():
-        env = {**os.environ, **dbt_env(server)}
-        subprocess.run([_bin("dbt"), "parse", "--quiet"], cwd=config.DBT_PROJECT_DIR, env=env, check=True)
+        build_manifest()
     with psycopg.connect(server.url("auditor")) as conn:
         conn.read_only = True
         try:
@@ -330,14 +352,16 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run")
     run.add_argument("--month", help="only this month (YYYY-MM)")
     run.set_defaults(func=cmd_run)
+    for name, shape in (("airflow", "local"), ("cluster", "cluster")):
+        sub.add_parser(name).set_defaults(func=cmd_airflow, shape=shape)
+    one = sub.add_parser("dag-test")
+    one.add_argument("month", help="YYYY-MM")
+    one.set_defaults(func=cmd_dag_test)
+    sub.add_parser("manifest").set_defaults(func=lambda _: print(build_manifest()) or 0)
     ingest = sub.add_parser("ingest")
     ingest.add_argument("months", nargs="+", help="YYYY-MM")
     ingest.add_argument("--feed", action="append", help="only this feed (repeatable)")
     ingest.set_defaults(func=cmd_ingest)
-    one = sub.add_parser("run-month")
-    one.add_argument("month", help="YYYY-MM")
-    one.add_argument("--log", required=True)
-    one.set_defaults(func=cmd_run_month)
     sub.add_parser("up").set_defaults(func=cmd_up)
     sub.add_parser("stop").set_defaults(func=cmd_stop)
     psql = sub.add_parser("psql-env")

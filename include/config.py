@@ -20,12 +20,12 @@ AIRFLOW_HOME = STATE_DIR / "airflow"
 
 CONTRACTS_DIR = PROJECT_ROOT / "include" / "contracts"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+DBT_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"  # built by `make` (dbt_env.build_manifest)
 REFERENCE_DIR = DBT_PROJECT_DIR / "seeds"  # reference facts, also loaded by `dbt seed`
 GX_ROOT_DIR = PROJECT_ROOT / "expectations"
 RULES_DIR = GX_ROOT_DIR / "rules"
 
-# Airflow connection id of the warehouse; AIRFLOW_CONN_SQW_WAREHOUSE configures it.
-WAREHOUSE_CONN_ID = "sqw_warehouse"
+# The admin URL of a real server (otherwise the embedded one); only set-up uses it, never a task.
 WAREHOUSE_URL_ENV = "SQW_WAREHOUSE_URL"
 DATABASE = "shangqiu"
 
@@ -53,5 +53,14 @@ ROLES = {
     "auditor": ROLE_AUDITOR,
 }
 
+# The Airflow connection each task role logs in with (defined in the UI, as AIRFLOW_CONN_<ID>, or in a
+# secrets backend). dbt (through a Cosmos profile mapping), GX and the gate use ``sqw_warehouse``.
+AIRFLOW_CONN_IDS = {"transformer": "sqw_warehouse", "loader": "sqw_loader", "auditor": "sqw_auditor"}
+WAREHOUSE_CONN_ID = AIRFLOW_CONN_IDS["transformer"]
+
 YEAR = 2021
+# The reporting months the monthly schedule covers (its start and end date). The scheduler never creates a
+# run outside them on its own; ``SQW_LAST_MONTH=`` (empty) leaves the schedule open, for a live deployment.
+FIRST_MONTH = "2021-01"
+LAST_MONTH = os.environ.get("SQW_LAST_MONTH", "2021-12")
 CITY_CODE = "411400"

@@ -1,12 +1,18 @@
 """The one place that configures astronomer-cosmos for this project's dbt models.
 
-DAGs render the dbt project from its precompiled ``manifest.json`` (``dbt parse``
-writes it), so parsing a DAG file never runs dbt. Each model and its tests
-become visible Airflow tasks (`dbt run` per model, then one `dbt test` task for
-every data and unit test: a failing model or test is a failed task), executed
-in-process through dbt's runner. One test task instead of `dbt build` per model
-saves a dbt invocation per model (about 3 s each, 54 models a month). Staging
-views are not rendered: they are created once when the runtime starts.
+DAGs render the dbt project from its precompiled ``manifest.json`` (``make`` builds it
+when the project is installed and whenever a model, macro or seed changes:
+``include.dbt_env.build_manifest``), so parsing a DAG file never runs dbt. Each core and
+mart model becomes a visible Airflow task (`dbt run` per model), then one `dbt test` task
+runs every data and unit test: a failing model or test is a failed task. dbt runs
+in-process through dbt's runner.
+
+dbt logs in through the Airflow connection ``sqw_warehouse`` (a Cosmos profile mapping),
+so a connection from the UI, an environment variable or a secrets backend all work.
+Seeds and staging views are not re-created every month: the DAG's setup tasks
+(``dbt_setup_operators``) build them when they are missing or have changed.
+Cosmos emits no datasets: the candidate tables are not what BI users read; the
+publish task emits one Asset per mart it published.
 """
 
 from __future__ import annotations
@@ -15,47 +21,64 @@ from typing import Any
 
 from include import config
 
-MANIFEST = config.DBT_PROJECT_DIR / "target" / "manifest.json"
+# The month a run processes, for dbt's ``vars.month``: the ``month`` Param, else the data interval.
+MONTH = "{{ (params.month[:7] ~ '-01') if params.month else data_interval_start.strftime('%Y-%m-01') }}"
+
+
+def _profile_config() -> Any:
+    from cosmos import ProfileConfig  # noqa: PLC0415
+    from cosmos.profiles import PostgresUserPasswordProfileMapping  # noqa: PLC0415
+
+    return ProfileConfig(
+        profile_name="shangqiu",
+        target_name="warehouse",
+        profile_mapping=PostgresUserPasswordProfileMapping(
+            conn_id=config.WAREHOUSE_CONN_ID, profile_args={"schema": config.SCHEMA_CORE, "threads": 4}
+        ),
+    )
+
+
+def _common_args() -> dict[str, Any]:
+    return {"install_deps": False, "emit_datasets": False}
 
 
 def dbt_task_group(group_id: str, **kwargs: Any) -> Any:
-    """A Cosmos task group over the dbt project; ``vars.month`` is the run's month."""
-    from cosmos import (  # noqa: PLC0415
-        DbtTaskGroup,
-        ExecutionConfig,
-        ProfileConfig,
-        ProjectConfig,
-        RenderConfig,
-    )
+    """A Cosmos task group over the core and mart models; ``vars.month`` is the run's month."""
+    from cosmos import DbtTaskGroup, ExecutionConfig, ProjectConfig, RenderConfig  # noqa: PLC0415
     from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior  # noqa: PLC0415
 
     return DbtTaskGroup(
         group_id=group_id,
         project_config=ProjectConfig(
-            dbt_project_path=config.DBT_PROJECT_DIR,
-            manifest_path=MANIFEST,
-            project_name="shangqiu",
+            dbt_project_path=config.DBT_PROJECT_DIR, manifest_path=config.DBT_MANIFEST, project_name="shangqiu"
         ),
-        profile_config=ProfileConfig(
-            profile_name="shangqiu",
-            target_name="warehouse",
-            profiles_yml_filepath=config.DBT_PROJECT_DIR / "profiles.yml",
-        ),
+        profile_config=_profile_config(),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
             test_behavior=TestBehavior.AFTER_ALL,  # one task per model; every data test in one task after them
-            # Seeds and staging views (over raw) are created once at start-up (`prepare_runtime`), not re-created
-            # every month (each would cost a dbt invocation, ~1.5 s, 31 of them).
-            exclude=["path:models/staging", "path:seeds"],
+            exclude=["path:models/staging", "path:seeds"],  # built by the setup tasks, when changed
+            emit_datasets=False,
         ),
-        execution_config=ExecutionConfig(
-            execution_mode=ExecutionMode.LOCAL,
-            invocation_mode=InvocationMode.DBT_RUNNER,
-        ),
+        execution_config=ExecutionConfig(execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER),
         operator_args={
-            "vars": {"month": "{{ data_interval_start.strftime('%Y-%m-01') }}"},
-            "install_deps": False,
+            **_common_args(),
+            "vars": {"month": MONTH},
             "retries": 0,  # a failing model or test does not heal by waiting
         },
         **kwargs,
     )
+
+
+def dbt_setup_operators() -> tuple[Any, Any]:
+    """`dbt seed` and `dbt run` of the staging views, for the DAG's setup (run only when needed)."""
+    from cosmos.operators.local import DbtRunLocalOperator, DbtSeedLocalOperator  # noqa: PLC0415
+
+    common = {
+        **_common_args(),
+        "project_dir": str(config.DBT_PROJECT_DIR),
+        "profile_config": _profile_config(),
+        "retries": 0,
+    }
+    seed = DbtSeedLocalOperator(task_id="seeds", **common)
+    staging = DbtRunLocalOperator(task_id="staging_views", select=["path:models/staging"], **common)
+    return seed, staging

@@ -1,18 +1,28 @@
-"""Environment for dbt: the transformer role's credentials and telemetry off."""
+"""dbt outside Airflow (the manifest build, `make docs`, `make rules`) and what tells the DAG to set it up.
+
+Inside Airflow dbt logs in through the Airflow connection (``include.cosmos_config``);
+here it reads ``dbt_project/profiles.yml``, whose variables ``dbt_env`` fills in.
+"""
 
 from __future__ import annotations
 
-import os
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 from include import config
 from include.warehouse.connection import Server
 
+# Usage telemetry of dbt, Great Expectations and Cosmos: off everywhere the project runs them.
 OFFLINE = {
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
     "DO_NOT_TRACK": "1",
     "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
     "GX_ANALYTICS_ENABLED": "False",
 }
+SETUP_PATHS = ("seeds/", "models/staging/")  # what the DAG's setup tasks build (the monthly models read them)
 
 
 def dbt_env(server: Server) -> dict[str, str]:
@@ -30,6 +40,26 @@ def dbt_env(server: Server) -> dict[str, str]:
     }
 
 
-def export(server: Server) -> None:
-    """Put the dbt variables into this process's environment."""
-    os.environ.update(dbt_env(server))
+def build_manifest() -> Path:
+    """``dbt parse``: the manifest the DAG renders from (no database needed). ``make`` runs it when
+    the project is installed and whenever the dbt project changes; a deployment image bakes it in."""
+    import os  # noqa: PLC0415
+
+    env = {**os.environ, **OFFLINE, "DBT_PROFILES_DIR": str(config.DBT_PROJECT_DIR)}
+    dbt = str(Path(sys.executable).parent / "dbt")
+    subprocess.run([dbt, "parse", "--quiet"], cwd=config.DBT_PROJECT_DIR, env=env, check=True)
+    return config.DBT_MANIFEST
+
+
+def setup_fingerprint(manifest: Path = config.DBT_MANIFEST) -> str:
+    """A digest of everything the setup tasks build from: the seeds and staging models (their
+    checksums in the manifest) and the feed contracts that define the raw tables under them."""
+    nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"]
+    digest = hashlib.sha256()
+    for node_id in sorted(nodes):
+        node = nodes[node_id]
+        if node["resource_type"] in ("seed", "model") and node["original_file_path"].startswith(SETUP_PATHS):
+            digest.update(f"{node_id}={node['checksum']['checksum']}\n".encode())
+    for contract in sorted(config.CONTRACTS_DIR.glob("*.yml")):
+        digest.update(contract.name.encode() + hashlib.sha256(contract.read_bytes()).digest())
+    return digest.hexdigest()

@@ -49,7 +49,7 @@ from include import config
 from include.gate.rules import all_rules
 from include.ingest.counties import county_names, resolve
 
-MANIFEST = config.DBT_PROJECT_DIR / "target" / "manifest.json"
+MANIFEST = config.DBT_MANIFEST
 NUMERIC = ["smallint", "integer", "bigint", "numeric", "real", "double precision"]
 NOT_SUMMED = ("load_id", "file_version", "source_row", "_id", "_year", "_rank", "_pct")
 EXAMPLES = 3

@@ -1,25 +1,99 @@
 """The monthly pipeline's steps, as the Airflow tasks call them.
 
-Each step is idempotent and works on one month (the run's data interval), never "latest".
+Each step is idempotent and works on one month (the run's data interval or its ``month``
+Param), never "latest". Steps connect through the Airflow connections of their role
+(``config.AIRFLOW_CONN_IDS``), so a connection defined in the UI, in an environment
+variable or in a secrets backend works, and looking one up never starts a server.
+Each step logs what it did (stdlib logging: Airflow's task log).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
+from urllib.parse import quote
 
 import psycopg
+import psycopg.sql
 
 from include import config
+from include.dbt_env import SETUP_PATHS, setup_fingerprint
 from include.gate import gate
 from include.ingest.contract import contracts
 from include.ingest.load import discover, load_delivery
-from include.warehouse.connection import server
+
+log = logging.getLogger(__name__)
 
 
-def month_of(interval_start: dt.datetime) -> dt.date:
-    """The reporting month a run processes: the month its data interval starts in."""
+def warehouse_url(role: str, *, driver: str = "postgresql") -> str:
+    """The URL of ``role``'s Airflow connection (transformer: ``sqw_warehouse``)."""
+    from airflow.sdk import Connection  # noqa: PLC0415
+
+    conn = Connection.get(config.AIRFLOW_CONN_IDS[role])
+    credentials = f"{quote(conn.login or '', safe='')}:{quote(conn.password or '', safe='')}"
+    return f"{driver}://{credentials}@{conn.host}:{conn.port or 5432}/{conn.schema or config.DATABASE}"
+
+
+def mart_asset_uri(mart: str) -> str:
+    """The Asset of a published mart (``postgres://host:port/database/schema/table``)."""
+    return f"postgres://warehouse:5432/{config.DATABASE}/{config.SCHEMA_PUBLISHED}/{mart}"
+
+
+def month_of(interval_start: dt.datetime | None, param: str | None = None) -> dt.date:
+    """The reporting month a run processes: its ``month`` Param (YYYY-MM) when given, otherwise
+    the month its data interval starts in."""
+    if param:
+        return dt.date.fromisoformat(f"{param[:7]}-01")
+    if interval_start is None:
+        raise ValueError("a manual run needs the month Param (YYYY-MM): it has no data interval")
     return dt.date(interval_start.year, interval_start.month, 1)
+
+
+def _setup_state(conn: psycopg.Connection) -> tuple[str, list[str]]:
+    """The fingerprint the setup last built (a comment on the staging schema) and what is missing of it."""
+    import json  # noqa: PLC0415
+
+    (recorded,) = conn.execute(
+        "select obj_description(to_regnamespace(%s), 'pg_namespace')", [config.SCHEMA_STAGING]
+    ).fetchone() or (None,)
+    nodes = json.loads(config.DBT_MANIFEST.read_text(encoding="utf-8"))["nodes"].values()
+    wanted = [
+        f'"{node["schema"]}"."{node["alias"]}"'
+        for node in nodes
+        if node["resource_type"] in ("seed", "model") and node["original_file_path"].startswith(SETUP_PATHS)
+    ]
+    missing = [name for name in wanted if conn.execute("select to_regclass(%s)", [name]).fetchone() == (None,)]
+    return (recorded or "").removeprefix("dbt setup "), missing
+
+
+def dbt_setup_needed() -> bool:
+    """Whether the seeds and staging views are missing or were built from other files than these."""
+    with psycopg.connect(warehouse_url("transformer")) as conn:
+        recorded, missing = _setup_state(conn)
+    fingerprint = setup_fingerprint()
+    if missing or recorded != fingerprint:
+        log.info(
+            "dbt setup needed: %d relation(s) missing, fingerprint %s (built: %s)",
+            len(missing),
+            fingerprint[:12],
+            recorded[:12] or "never",
+        )
+        return True
+    log.info("seeds and staging views are current (fingerprint %s)", fingerprint[:12])
+    return False
+
+
+def record_dbt_setup() -> str:
+    """Record that the seeds and staging views now match this manifest and these contracts."""
+    fingerprint = setup_fingerprint()
+    with psycopg.connect(warehouse_url("transformer")) as conn:
+        conn.execute(
+            psycopg.sql.SQL("comment on schema {} is {}").format(
+                psycopg.sql.Identifier(config.SCHEMA_STAGING), psycopg.sql.Literal(f"dbt setup {fingerprint}")
+            )
+        )
+    return fingerprint
 
 
 def feed_names() -> list[str]:
@@ -30,9 +104,18 @@ def feed_names() -> list[str]:
 def ingest_feed(feed: str, month: dt.date, run_id: str) -> dict[str, Any]:
     """Load (or quarantine) each delivery of ``feed`` for ``month``, oldest first."""
     results = []
-    with psycopg.connect(server().url("loader")) as conn:
+    with psycopg.connect(warehouse_url("loader")) as conn:
         for delivery in discover(contracts()[feed], month):
             result = load_delivery(conn, delivery, run_id=run_id)
+            log.info(
+                "%s %s: %s, version %s, rows %s, %d finding(s)",
+                feed,
+                delivery.name,
+                result.status,
+                result.version,
+                result.rows,
+                len(result.findings),
+            )
             results.append(
                 {
                     "file": delivery.name,
@@ -42,17 +125,24 @@ def ingest_feed(feed: str, month: dt.date, run_id: str) -> dict[str, Any]:
                     "findings": len(result.findings),
                 }
             )
+    if not results:
+        log.info("%s %s: no delivery in the landing folder", feed, f"{month:%Y-%m}")
     return {"feed": feed, "month": month.isoformat(), "deliveries": results}
-
-
-def gx_url() -> str:
-    return server().url("transformer", driver="postgresql+psycopg2")
 
 
 def validate_month(month: dt.date, run_id: str) -> dict[str, Any]:
     """Run the gate's rules on the month's candidate marts; record them in dq."""
-    with psycopg.connect(server().url("transformer")) as conn:
-        verdict = gate.validate(conn, gx_url(), month, run_id)
+    with psycopg.connect(warehouse_url("transformer")) as conn:
+        verdict = gate.validate(conn, warehouse_url("transformer", driver="postgresql+psycopg2"), month, run_id)
+    log.info(
+        "%s: %d rule(s) passed, %d fail rule(s) failed%s, %d warning(s)%s",
+        f"{month:%Y-%m}",
+        len(verdict.passed),
+        len(verdict.failed),
+        f" ({', '.join(verdict.failed)})" if verdict.failed else "",
+        len(verdict.warned),
+        f" ({', '.join(verdict.warned)})" if verdict.warned else "",
+    )
     return verdict.as_dict()
 
 
@@ -71,13 +161,22 @@ def check_failures(check: dict[str, Any]) -> str | None:
 def publish_month(verdict: dict[str, Any], run_id: str) -> dict[str, Any]:
     """Publish every mart the failed rules do not taint; the decision is logged either way."""
     decided = gate.Verdict.from_dict(verdict)
-    with psycopg.connect(server().url("transformer")) as conn:
-        publication_id = gate.publish(conn, decided, run_id)
+    with psycopg.connect(warehouse_url("transformer")) as conn:
+        publication = gate.publish(conn, decided, run_id)
+    log.info(
+        "%s: publication %s %s; published %s; held back %s",
+        decided.month.isoformat()[:7],
+        publication.publication_id,
+        publication.status,
+        ", ".join(publication.released) or "nothing",
+        ", ".join(publication.held) or "nothing",
+    )
     return {
-        "publication_id": publication_id,
-        "published": decided.publishable,
+        "publication_id": publication.publication_id,
+        "status": publication.status,
+        "published": publication.released,
         "failed": decided.failed,
-        "held_back": sorted(decided.held_back),
+        "held_back": publication.held,
     }
 
 
@@ -85,17 +184,23 @@ def report_month(month: dt.date) -> dict[str, Any]:
     """The auditor's report for ``month``, after publish whatever the gate decided (read as the auditor role)."""
     from include.audit_report import write_report  # noqa: PLC0415  (GX and Jinja load only when reporting)
 
-    return {"month": month.isoformat(), "report": str(write_report(month))}
+    path = write_report(month, warehouse_url("auditor"))
+    log.info("%s: auditor's report written to %s", f"{month:%Y-%m}", path)
+    return {"month": month.isoformat(), "report": str(path)}
 
 
 __all__ = [
     "check_failures",
     "checks_by_owner",
     "config",
+    "dbt_setup_needed",
     "feed_names",
     "ingest_feed",
+    "mart_asset_uri",
     "month_of",
     "publish_month",
+    "record_dbt_setup",
     "report_month",
     "validate_month",
+    "warehouse_url",
 ]

@@ -51,12 +51,10 @@ def pytest_sessionfinish(session: object, exitstatus: int) -> None:
 
 @pytest.fixture(scope="session")
 def warehouse() -> Any:
-    """The embedded warehouse of the test state folder, bootstrapped, with the Airflow runtime ready."""
-    from include.cli import prepare_runtime
-    from include.warehouse.connection import server
+    """The embedded warehouse of the test state folder, bootstrapped, with ``dag.test()``'s runtime ready."""
+    from include.cli import prepare_developer_runtime
 
-    prepare_runtime()
-    return server()
+    return prepare_developer_runtime()
 
 
 @pytest.fixture(scope="session")
@@ -71,14 +69,14 @@ def landing(warehouse: Any) -> Any:
 
 @pytest.fixture(scope="session")
 def run_dag(warehouse: Any, landing: Any) -> Callable[[dt.date], str]:
-    """Run the monthly DAG for a month through a real Airflow DAG run; returns its final state."""
+    """Run the monthly DAG for a month through a real Airflow DAG run (``dag.test()``); returns its final state."""
     from include import config
-    from include.cli import load_dag, run_month
+    from include.cli import load_dag, test_month
 
     dag = load_dag()
 
     def run(month: dt.date) -> str:
-        return run_month(dag, month, config.STATE_DIR / "logs" / "test-runs.log")
+        return test_month(dag, month, config.STATE_DIR / "logs" / "test-runs.log")
 
     return run
 

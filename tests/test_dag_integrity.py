@@ -14,27 +14,12 @@ HEAVY = {"pandas", "great_expectations", "dbt", "psycopg", "openpyxl", "sqlalche
 
 @pytest.fixture(scope="module")
 def dagbag():
-    import subprocess
-    import sys
+    from include.dbt_env import build_manifest
 
-    from include import config
-
-    subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "parse", "--quiet"],
-        cwd=config.DBT_PROJECT_DIR,
-        check=True,
-        env={**__import__("os").environ, **_dummy_dbt_env()},
-    )
+    build_manifest()  # as `make` does at install: no database, no credentials
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(dag_folder=str(ROOT / "dags"))
-
-
-def _dummy_dbt_env() -> dict[str, str]:
-    import os
-
-    keys = ("SQW_DBT_HOST", "SQW_DBT_PORT", "SQW_DBT_USER", "SQW_DBT_PASSWORD", "SQW_DBT_DBNAME")
-    return {key: os.environ.get(key, "5432" if key.endswith("PORT") else "unused") for key in keys}
 
 
 def test_no_import_errors(dagbag):
@@ -81,3 +66,41 @@ def test_dag_files_do_orchestration_only(path):
     assert not top_imports & HEAVY, f"heavy import at module level: {top_imports & HEAVY}"
     assert "airflow.decorators" not in path.read_text(encoding="utf-8")
     assert len(path.read_text(encoding="utf-8").splitlines()) <= 150
+
+
+def test_a_manual_run_takes_a_month_param_and_nothing_asserts_on_the_interval(dagbag):
+    dag = dagbag.dags["shangqiu_monthly"]
+    assert "month" in dag.params
+    assert dag.params.get_param("month").schema["pattern"] == r"^\d{4}-\d{2}$"
+    for path in [*DAG_FILES, ROOT / "include" / "pipeline.py", ROOT / "include" / "cosmos_config.py"]:
+        assert not [n for n in ast.walk(ast.parse(path.read_text(encoding="utf-8"))) if isinstance(n, ast.Assert)], path
+
+
+def test_only_publish_emits_assets_and_cosmos_advertises_no_candidate_tables(dagbag):
+    from airflow.sdk import AssetAlias
+
+    dag = dagbag.dags["shangqiu_monthly"]
+    emitting = {task.task_id: task.outlets for task in dag.tasks if task.outlets}
+    assert list(emitting) == ["publish"], emitting
+    assert all(isinstance(outlet, AssetAlias) for outlet in emitting["publish"])
+    assert not [task.task_id for task in dag.tasks if task.task_id.startswith("dbt") and task.inlets]
+
+
+def test_months_run_in_order(dagbag):
+    dag = dagbag.dags["shangqiu_monthly"]
+    assert dag.max_active_runs == 1
+    assert dag.get_task("validate").depends_on_past
+
+
+def test_task_code_never_changes_the_process_environment():
+    """Only the developer's CLI sets up its own process (dag.test); no task, hook or library module does."""
+    for path in sorted((ROOT / "include").rglob("*.py")):
+        if path.name == "cli.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            target = node.func.value if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) else None
+            if isinstance(node, ast.Assign):
+                target = next((t.value for t in node.targets if isinstance(t, ast.Subscript)), None)
+            if isinstance(target, ast.Attribute) and target.attr == "environ":
+                call = node.func.attr if isinstance(node, ast.Call) else "item assignment"  # type: ignore[union-attr]
+                assert call in ("get", "copy", "items", "keys"), f"{path}:{node.lineno}: os.environ {call}"

@@ -1,6 +1,6 @@
 """Write-audit-publish: validate the candidate marts for a month, then publish or hold back.
 
-1. ``prepare_views`` scopes every gated relation to the run's month (``gate.*``).
+1. ``prepare_views`` scopes every gated relation to the month a gate session validates (``gate.*``).
 2. ``validate`` runs the GX checkpoint, records every rule's outcome in ``dq``, and
    decides from dbt lineage which marts each failed ``fail`` rule taints.
 3. ``publish`` replaces the month's rows of every untainted candidate mart in the BI
@@ -79,19 +79,38 @@ def ensure_dq_schema(conn: Connection) -> None:
     conn.execute(resources.files("include.gate").joinpath("schema.sql").read_text(encoding="utf-8"))
 
 
-def prepare_views(
-    conn: Connection, month: dt.date | None, rules: Sequence[Rule] | None = None, schemas: Schemas = WAREHOUSE
-) -> None:
-    """``gate.<relation>``: the relation restricted to ``month`` (None: no rows, for compiling)."""
-    for relation in gx_context.referenced_relations(rules):
-        condition = sql.SQL("month_start = {}").format(sql.Literal(month)) if month else sql.SQL("false")
-        conn.execute(
-            sql.SQL("create or replace view {} as select * from {} where {}").format(
-                sql.Identifier(schemas.gate, relation),
-                sql.Identifier(schemas.schema_of(relation), relation),
-                condition,
-            )
-        )
+_VIEWS_LOCK = 4114_0001  # advisory lock: one session at a time (re)creates the gate views
+
+
+def prepare_views(conn: Connection, rules: Sequence[Rule] | None = None, schemas: Schemas = WAREHOUSE) -> None:
+    """``gate.<relation>``: the relation restricted to the month its session validates.
+
+    The month is not in the view but in the session's ``sqw.gate_month`` setting
+    (``gx_context.run_checkpoint`` sets it on its own connections), so two gate runs
+    of different months share no mutable state: the views are the same for every
+    month and are only (re)created when a relation's columns changed. Without the
+    setting a view has no rows (for compiling).
+    """
+    condition = sql.SQL("month_start = nullif(current_setting({}, true), '')::date").format(
+        sql.Literal(gx_context.MONTH_SETTING)
+    )
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(%s)", [_VIEWS_LOCK])
+        for relation in gx_context.referenced_relations(rules):
+            view = sql.Identifier(schemas.gate, relation)
+            source = sql.Identifier(schemas.schema_of(relation), relation)
+            if _view_is_current(conn, schemas, relation):
+                continue  # never replaced under a concurrent reader
+            conn.execute(sql.SQL("drop view if exists {}").format(view))
+            conn.execute(sql.SQL("create view {} as select * from {} where {}").format(view, source, condition))
+
+
+def _view_is_current(conn: Connection, schemas: Schemas, relation: str) -> bool:
+    """The gate view exists, reads the session's month and has its relation's columns."""
+    found = conn.execute("select pg_get_viewdef(to_regclass(%s))", [f'"{schemas.gate}"."{relation}"']).fetchone()
+    if not found or not found[0] or gx_context.MONTH_SETTING not in found[0]:
+        return False
+    return _columns(conn, schemas.gate, relation) == _columns(conn, schemas.schema_of(relation), relation)
 
 
 def _number(value: object) -> object:
@@ -100,9 +119,8 @@ def _number(value: object) -> object:
 
 def validate(conn: Connection, url: str, month: dt.date, run_id: str) -> Verdict:
     """Run every rule on the month's candidate data and record the outcomes."""
-    with conn.transaction():
-        prepare_views(conn, month)
-    outcomes = gx_context.run_checkpoint(url)
+    prepare_views(conn)
+    outcomes = gx_context.run_checkpoint(url, month)
     rules: dict[str, Rule] = {rule.id: rule for rule in all_rules()}
     passed, failed, warned = [], [], []
     held_back: dict[str, list[str]] = {}
@@ -227,7 +245,15 @@ def _publish_mart(conn: Connection, mart: str, month: dt.date, publication_id: i
     )
 
 
-def publish(conn: Connection, verdict: Verdict, run_id: str) -> int:
+@dataclass(frozen=True)
+class Publication:
+    publication_id: int
+    status: str  # published | partial | held_back
+    released: list[str]  # the marts whose month was published
+    held: list[str]  # the marts held back (their published month stays as it was)
+
+
+def publish(conn: Connection, verdict: Verdict, run_id: str) -> Publication:
     """Publish the month of every mart no failed rule taints, in one transaction; log the decision."""
     marts = candidate_marts(conn)
     held = sorted(set(verdict.held_back) & set(marts)) if verdict.failed else []
@@ -256,4 +282,4 @@ def publish(conn: Connection, verdict: Verdict, run_id: str) -> int:
         ).fetchone() or (0,)
         for mart in released:
             _publish_mart(conn, mart, verdict.month, int(publication_id))
-    return int(publication_id)
+    return Publication(int(publication_id), status, released, held)

@@ -3,9 +3,10 @@
 ``compile_context()`` turns the YAML rules into suites, validation definitions
 and one checkpoint (``gate``); ``run_checkpoint()`` runs it against the
 month-scoped ``gate.*`` views. The connection string is the variable
-``${SQW_GX_URL}``, resolved from the environment at run time: no secret is
-committed. Recompiling unchanged rules changes no file: suites, expectations,
-validation definitions and the checkpoint keep their ids.
+``${SQW_GX_URL}``, given to each context at run time (GX's runtime environment): no
+secret is committed, and the process environment is never changed. Recompiling
+unchanged rules changes no file: suites, expectations, validation definitions and
+the checkpoint keep their ids.
 
 Both take a ``root_dir`` (default: the committed ``expectations/``), so tests can
 compile their own rules (``rules``) over scratch schemas (``schemas``) into a
@@ -14,11 +15,12 @@ temporary context.
 
 from __future__ import annotations
 
-import os
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from include import config
 from include.gate.rules import WAREHOUSE, Rule, Schemas, all_rules, compile_sql
@@ -26,14 +28,26 @@ from include.gate.rules import WAREHOUSE, Rule, Schemas, all_rules, compile_sql
 DATASOURCE = "warehouse"
 CHECKPOINT = "gate"
 URL_VARIABLE = "SQW_GX_URL"
+MONTH_SETTING = "sqw.gate_month"  # the month a gate session validates (see gate.prepare_views)
 _FIELDS = ("unexpected_rows_query", "description", "meta", "severity")  # what a rule sets on its expectation
 
 
-def _context(root_dir: Path | None = None) -> Any:
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+NO_DATABASE = "postgresql+psycopg2://unused@127.0.0.1/unused"  # for what needs no connection (Data Docs)
+
+
+def _context(url: str = NO_DATABASE, root_dir: Path | None = None) -> Any:
+    """The file context, its ``${SQW_GX_URL}`` resolved from ``url`` (never from or into ``os.environ``)."""
     import great_expectations as gx  # noqa: PLC0415
 
-    return gx.get_context(mode="file", project_root_dir=str(root_dir or config.GX_ROOT_DIR))
+    return gx.get_context(
+        mode="file", project_root_dir=str(root_dir or config.GX_ROOT_DIR), runtime_environment={URL_VARIABLE: url}
+    )
+
+
+def month_url(url: str, month: dt.date) -> str:
+    """``url`` with the session setting that scopes the ``gate.*`` views to ``month``."""
+    option = quote(f"-c {MONTH_SETTING}={month.isoformat()}")
+    return f"{url}{'&' if '?' in url else '?'}options={option}"
 
 
 def relations(rules: Sequence[Rule] | None = None) -> list[str]:
@@ -60,8 +74,7 @@ def compile_context(
     import great_expectations as gx  # noqa: PLC0415
 
     rules = all_rules() if rules is None else rules
-    os.environ[URL_VARIABLE] = url
-    ctx = _context(root_dir)
+    ctx = _context(url, root_dir)
     try:
         source = ctx.data_sources.get(DATASOURCE)
     except (KeyError, ValueError):
@@ -156,10 +169,9 @@ class Outcome:
     error: str | None
 
 
-def run_checkpoint(url: str, root_dir: Path | None = None) -> list[Outcome]:
-    """Run the gate checkpoint; one outcome per rule."""
-    os.environ[URL_VARIABLE] = url
-    ctx = _context(root_dir)
+def run_checkpoint(url: str, month: dt.date, root_dir: Path | None = None) -> list[Outcome]:
+    """Run the gate checkpoint on ``month``; one outcome per rule."""
+    ctx = _context(month_url(url, month), root_dir)
     result = ctx.checkpoints.get(CHECKPOINT).run()
     outcomes = []
     for run in result.run_results.values():

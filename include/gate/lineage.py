@@ -18,7 +18,7 @@ from pathlib import Path
 
 from include import config
 
-MANIFEST = config.DBT_PROJECT_DIR / "target" / "manifest.json"
+MANIFEST = config.DBT_MANIFEST
 MART_PREFIX = "mart_"
 
 

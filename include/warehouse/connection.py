@@ -2,11 +2,13 @@
 
 Order of precedence:
 1. ``SQW_WAREHOUSE_URL`` (an admin URL of a real server), or
-2. the Airflow connection ``sqw_warehouse`` given as ``AIRFLOW_CONN_SQW_WAREHOUSE``;
-3. otherwise the embedded server under ``.local/``, started on demand.
+2. the embedded server under ``.local/``, started on demand.
 
 Each project role (loader, transformer, bi, auditor) logs in with its own
 password, taken from ``SQW_<ROLE>_PASSWORD`` or the local secrets folder.
+Airflow tasks never come here: they read the Airflow connections the deployment
+defines (``airflow_connections``; ``include.pipeline``), and starting a server is
+the deployment's job.
 """
 
 from __future__ import annotations
@@ -37,6 +39,13 @@ class Server:
             user, password = config.ROLES[role], role_password(role)
         return f"{driver}://{quote(user)}:{quote(password, safe='')}@{self.host}:{self.port}/{self.database}"
 
+    def airflow_connections(self) -> dict[str, str]:
+        """``AIRFLOW_CONN_<ID>`` variables: one Airflow connection per task role (see config.AIRFLOW_CONN_IDS)."""
+        return {
+            f"AIRFLOW_CONN_{conn_id.upper()}": self.url(role, driver="postgres")
+            for role, conn_id in config.AIRFLOW_CONN_IDS.items()
+        }
+
     def libpq_env(self, role: str = "bi") -> dict[str, str]:
         """PG* environment variables for psql and other libpq clients."""
         user = self.admin_user if role == "admin" else config.ROLES[role]
@@ -56,8 +65,7 @@ def role_password(role: str) -> str:
 
 def configured_url() -> str | None:
     """The admin URL of a configured server, if any."""
-    url = os.environ.get(config.WAREHOUSE_URL_ENV) or os.environ.get("AIRFLOW_CONN_" + config.WAREHOUSE_CONN_ID.upper())
-    return url or None
+    return os.environ.get(config.WAREHOUSE_URL_ENV) or None
 
 
 def _parse(url: str) -> Server:

@@ -108,8 +108,12 @@ def test_month(dag, month: dt.date, log: Path, timings: dict[str, float] | None 
     """One month through ``dag.test()`` (in this process, no scheduler); returns the run's final state."""
     from include.deploy.runner import stage_seconds  # noqa: PLC0415
 
+    import pendulum  # noqa: PLC0415
+
+    following = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    logical = pendulum.datetime(following.year, following.month, 1, tz="UTC")  # its manual interval is the month
     with _output_to(log):
-        run = dag.test(run_conf={"month": f"{month:%Y-%m}"})
+        run = dag.test(logical_date=logical, run_after=logical, run_conf={"month": f"{month:%Y-%m}"})
     if timings is not None:
         timings.update(stage_seconds([_ti_dict(ti) for ti in run.get_task_instances()]))
     return str(getattr(run, "state", run))

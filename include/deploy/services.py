@@ -55,6 +55,8 @@ SHAPES = {
     "local": ("api-server", "scheduler", "dag-processor"),
     "cluster": ("redis", "api-server", "scheduler", "dag-processor", "triggerer", *WORKERS),
 }
+# Settings every Airflow process takes from the environment of whoever starts the deployment, when set.
+PASSED_THROUGH = ("AIRFLOW_CONN_SMTP_DEFAULT", "SQW_ALERT_EMAIL", "SQW_HMAC_KEY")
 RUN_DIR = config.AIRFLOW_HOME / "run"
 LOG_DIR = config.STATE_DIR / "logs" / "airflow"
 STATE_FILE = RUN_DIR / "deployment.json"
@@ -125,6 +127,7 @@ def ensure_metadata_database(server: Server) -> None:
 def environment(server: Server, shape: str, ports: dict[str, int]) -> dict[str, str]:
     """The settings every Airflow process of the deployment shares (compose's ``x-airflow-common``)."""
     api = f"http://127.0.0.1:{ports['api']}"
+    metadata = metadata_url(server)
     env = {
         **OFFLINE,
         "PYTHONPATH": str(config.PROJECT_ROOT),
@@ -142,7 +145,7 @@ def environment(server: Server, shape: str, ports: dict[str, int]) -> dict[str, 
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(config.AIRFLOW_HOME / "passwords.json"),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url(server),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata,
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(ports["api"]),
         "AIRFLOW__API__BASE_URL": api,
@@ -152,14 +155,11 @@ def environment(server: Server, shape: str, ports: dict[str, int]) -> dict[str, 
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "60",
         "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:{ports['redis']}/0",
-        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata_url(server).replace("+psycopg2", ""),
+        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata.replace("+psycopg2", ""),
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
         **server.airflow_connections(),
     }
-    for key in ("AIRFLOW_CONN_SMTP_DEFAULT", "SQW_ALERT_EMAIL", "SQW_HMAC_KEY", "SQW_SAMPLE_SCALE"):
-        if key in os.environ:
-            env[key] = os.environ[key]
-    return env
+    return env | {key: os.environ[key] for key in PASSED_THROUGH if key in os.environ}
 
 
 def _airflow() -> str:

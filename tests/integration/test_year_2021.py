@@ -235,3 +235,45 @@ def test_an_auditor_sees_each_mart_as_published_at_a_given_time(year_end, connec
         "select * from marts.mart_subsidies where month_start = %s order by county_code, program_code", [DECEMBER]
     ).fetchall()
     assert [row[: len(published[0])] for row in now_rows] == published
+
+
+def _validate_in_own_process(month: dt.date, run_id: str) -> tuple[dict, float, float]:
+    import time
+
+    from include.pipeline import validate_month
+
+    started = time.time()
+    verdict = validate_month(month, run_id)
+    return verdict, started, time.time()
+
+
+def test_two_months_validated_at_once_get_the_verdicts_they_get_alone(year_end, connect):
+    """Two gate runs share no mutable state: November and December, validated concurrently in two processes,
+    reach exactly the outcomes their DAG runs recorded one at a time."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    auditor = connect("auditor")
+
+    def alone(month: dt.date) -> dict[str, str]:
+        rows = auditor.execute(
+            """select rule_id, status from dq.rule_runs where month_start = %s and run_id = (
+                   select run_id from dq.rule_runs where month_start = %s and run_id not like 'concurrent-%%'
+                   order by rule_run_id desc limit 1)""",
+            [month, month],
+        ).fetchall()
+        return dict(rows)
+
+    expected = {month: alone(month) for month in (NOVEMBER, DECEMBER)}
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {
+            month: pool.submit(_validate_in_own_process, month, f"concurrent-{month:%Y-%m}") for month in expected
+        }
+        results = {month: future.result() for month, future in futures.items()}
+    (_, nov_start, nov_end), (_, dec_start, dec_end) = results[NOVEMBER], results[DECEMBER]
+    assert nov_start < dec_end and dec_start < nov_end, "the two gate runs did not overlap"
+    for month, (verdict, _, _) in results.items():
+        statuses = {rule: "passed" for rule in verdict["passed"]}
+        statuses |= {rule: "failed" for rule in verdict["failed"] + verdict["warned"]}
+        assert statuses == expected[month], month
+    assert RULE in results[DECEMBER][0]["failed"] and RULE not in results[NOVEMBER][0]["failed"]

@@ -106,9 +106,9 @@ def load_dag(dag_id: str = "shangqiu_monthly"):  # type: ignore[no-untyped-def]
 
 def test_month(dag, month: dt.date, log: Path, timings: dict[str, float] | None = None) -> str:  # type: ignore[no-untyped-def]
     """One month through ``dag.test()`` (in this process, no scheduler); returns the run's final state."""
-    from include.deploy.runner import stage_seconds  # noqa: PLC0415
-
     import pendulum  # noqa: PLC0415
+
+    from include.deploy.runner import stage_seconds  # noqa: PLC0415
 
     following = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     logical = pendulum.datetime(following.year, following.month, 1, tz="UTC")  # its manual interval is the month

@@ -23,7 +23,7 @@ def message(context: Any) -> tuple[str, str]:
     """Subject and body for a failed task instance."""
     ti = context["ti"]
     interval = context.get("data_interval_start")
-    month = f"{interval:%Y-%m}" if interval else "?"
+    month = (context.get("params") or {}).get("month") or (f"{interval:%Y-%m}" if interval else "?")
     subject = f"[商丘 warehouse] {ti.dag_id} {month}: {ti.task_id} failed"
     body = (
         f"月份 Month: {month}\n任务 Task: {ti.task_id} (map index {getattr(ti, 'map_index', -1)})\n"

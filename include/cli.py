@@ -104,38 +104,46 @@ def load_dag(dag_id: str = "shangqiu_monthly"):  # type: ignore[no-untyped-def]
     return getattr(module, dag_id)()
 
 
-def test_month(dag, month: dt.date, log: Path, timings: dict[str, float] | None = None) -> str:  # type: ignore[no-untyped-def]
-    """One month through ``dag.test()`` (in this process, no scheduler); returns the run's final state."""
+def test_month(dag, month: dt.date, log: Path, tis: list[dict[str, Any]] | None = None) -> str:  # type: ignore[no-untyped-def]
+    """One month through ``dag.test()`` (in this process, no scheduler); returns the run's final state
+    (``tis``: filled with its task instances, as the REST API gives them)."""
     import pendulum  # noqa: PLC0415
 
-    from include.deploy.runner import stage_seconds  # noqa: PLC0415
-
-    following = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    logical = pendulum.datetime(following.year, following.month, 1, tz="UTC")  # its manual interval is the month
+    logical = pendulum.datetime(month.year, month.month, 1, tz="UTC")  # as the scheduler's runs have it
     with _output_to(log):
-        run = dag.test(logical_date=logical, run_after=logical, run_conf={"month": f"{month:%Y-%m}"})
-    if timings is not None:
-        timings.update(stage_seconds([_ti_dict(ti) for ti in run.get_task_instances()]))
+        run = dag.test(logical_date=logical, run_conf={"month": f"{month:%Y-%m}"})
+    if tis is not None:
+        tis.extend(_ti_dict(ti) for ti in run.get_task_instances())
     return str(getattr(run, "state", run))
 
 
-def _ti_dict(ti) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _ti_dict(ti) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    def iso(value: dt.datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
     return {
         "task_id": ti.task_id,
-        "start_date": ti.start_date and ti.start_date.isoformat(),
-        "end_date": ti.end_date and ti.end_date.isoformat(),
+        "map_index": ti.map_index,
+        "state": str(ti.state),
+        "queued_when": iso(ti.queued_dttm),
+        "start_date": iso(ti.start_date),
+        "end_date": iso(ti.end_date),
     }
 
 
 def cmd_dag_test(args: argparse.Namespace) -> int:
     """A developer tool: one month through ``dag.test()``, without the scheduler."""
+    from include.deploy.runner import stage_seconds  # noqa: PLC0415
+
     prepare_developer_runtime()
     print(f"» sample feeds: {ensure_samples()} file(s) in {config.LANDING_DIR}", flush=True)
-    timings: dict[str, float] = {}
+    tis: list[dict[str, Any]] = []
     started = time.monotonic()
     log = config.STATE_DIR / "logs" / "dag-test.log"
-    state = test_month(load_dag(), dt.date.fromisoformat(f"{args.month}-01"), log, timings)
-    print(f"{args.month} {state} in {time.monotonic() - started:.0f} s: {json.dumps(timings)}  (log: {log})")
+    state = test_month(load_dag(), dt.date.fromisoformat(f"{args.month}-01"), log, tis)
+    print(f"{args.month} {state} in {time.monotonic() - started:.0f} s: {stage_seconds(tis)}  (log: {log})")
+    if args.json:
+        print(json.dumps(tis))
     return 0 if state == "success" else 1
 
 
@@ -360,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_parser(name).set_defaults(func=cmd_airflow, shape=shape)
     one = sub.add_parser("dag-test")
     one.add_argument("month", help="YYYY-MM")
+    one.add_argument("--json", action="store_true", help="also print the task instances as JSON")
     one.set_defaults(func=cmd_dag_test)
     sub.add_parser("manifest").set_defaults(func=lambda _: print(build_manifest()) or 0)
     ingest = sub.add_parser("ingest")

@@ -59,8 +59,8 @@ def split(tis: list[dict[str, Any]], wall: float) -> dict[str, float]:
 def under_dag_test(month: str) -> dict[str, float]:
     started = time.monotonic()
     out = subprocess.run(
-        [sys.executable, "-m", "include.cli", "dag-test", month, "--json"], capture_output=True, text=True, check=True
-    )
+        [sys.executable, "-m", "include.cli", "dag-test", month, "--json"], capture_output=True, text=True, check=False
+    )  # exits 1 when the run failed, as December's does when the gate holds marts back
     wall = time.monotonic() - started
     tis = json.loads(out.stdout.strip().splitlines()[-1])
     return split(tis, wall)

@@ -290,14 +290,29 @@ def start(shape: str = "local", *, quiet: bool = False) -> Deployment:
     return deployment
 
 
+def server_of_deployment() -> Server:
+    from include.warehouse.connection import server  # noqa: PLC0415
+
+    return server(start=False)
+
+
 def wait_healthy(deployment: Deployment, timeout: float = 240) -> None:
     """Until the api-server answers and reports a healthy metadata database and scheduler."""
     deadline = time.monotonic() + timeout
     last = "no answer"
+    restarted: set[str] = set()
     while time.monotonic() < deadline:
         for name in SHAPES[deployment.shape]:
-            if not _pid(name):
-                raise RuntimeError(f"airflow {name} exited: see {LOG_DIR / (name + '.log')}")
+            if _pid(name):
+                continue
+            log = LOG_DIR / f"{name}.log"
+            if name in restarted:
+                tail = log.read_text(errors="replace").splitlines()[-20:] if log.exists() else []
+                raise RuntimeError(f"airflow {name} exited twice while starting: {log}\n" + "\n".join(tail))
+            print(f"» {name} exited while starting; starting it once more (see {log})", flush=True)
+            restarted.add(name)
+            argv, extra = _service_argv(name, deployment.ports)
+            _spawn(name, argv, {**environment(server_of_deployment(), deployment.shape, deployment.ports), **extra})
         try:
             with urllib.request.urlopen(f"{deployment.url}/api/v2/monitor/health", timeout=5) as answer:
                 health = json.loads(answer.read())

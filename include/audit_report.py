@@ -183,19 +183,25 @@ def completeness(conn: psycopg.Connection[Any], month: dt.date) -> list[dict[str
 
 
 def month_charts(conn: psycopg.Connection[Any], month: dt.date) -> dict[str, Any]:
-    """The league table's balance rate by county, and the year's trends up to ``month``."""
-    league = conn.execute(
-        """select county_name, is_city, balance_household_rate_pct from marts.mart_microcredit_league
-           where month_start = %s order by balance_household_rate_pct desc nulls last, sort_order""",
-        [month],
-    ).fetchall()
-    city = next((row for row in league if row["is_city"]), None)
+    """The league table's balance rate by county, and the year's trends up to ``month``.
+
+    A league table never published yet (its first month held back) has no published table: no chart."""
+    published = conn.execute("select to_regclass('marts.mart_microcredit_league') is not null as found").fetchone()
+    league: list[dict[str, Any]] = []
+    balance_rows: list[dict[str, Any]] = []
     year = [dt.date(month.year, m, 1) for m in range(1, month.month + 1)]
-    balance_rows = conn.execute(
-        """select month_start, balance_households from marts.mart_microcredit_league
-           where county_code = %s and month_start between %s and %s""",
-        [config.CITY_CODE, year[0], month],
-    ).fetchall()
+    if published and published["found"]:
+        league = conn.execute(
+            """select county_name, is_city, balance_household_rate_pct from marts.mart_microcredit_league
+               where month_start = %s order by balance_household_rate_pct desc nulls last, sort_order""",
+            [month],
+        ).fetchall()
+        balance_rows = conn.execute(
+            """select month_start, balance_households from marts.mart_microcredit_league
+               where county_code = %s and month_start between %s and %s""",
+            [config.CITY_CODE, year[0], month],
+        ).fetchall()
+    city = next((row for row in league if row["is_city"]), None)
     failed_rows = conn.execute(
         """with latest as (
                select distinct on (month_start) month_start, run_id from dq.rule_runs

@@ -36,12 +36,13 @@ from include.warehouse.connection import Server
 
 
 def developer_env(server: Server) -> dict[str, str]:
-    """What ``dag.test()`` needs in its process (a developer tool, and the tests): Airflow with a home
-    of its own (SQLite metadata), the task roles' connections, dbt's profile variables."""
+    """What ``dag.test()`` needs in its process (a developer tool, and the tests): Airflow in the project's
+    Airflow home with SQLite metadata (the deployment's services name their PostgreSQL metadata database
+    explicitly), the task roles' connections, dbt's profile variables."""
     return {
         **dbt_env(server),
         **server.airflow_connections(),
-        "AIRFLOW_HOME": str(config.AIRFLOW_HOME / "dag-test"),
+        "AIRFLOW_HOME": str(config.AIRFLOW_HOME),
         "AIRFLOW__CORE__DAGS_FOLDER": str(config.PROJECT_ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(config.PROJECT_ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -59,10 +60,9 @@ def prepare_developer_runtime() -> Server:
     if not config.DBT_MANIFEST.exists():
         build_manifest()
     os.environ.update(developer_env(server))  # the developer's process, never a task's
-    home = config.AIRFLOW_HOME / "dag-test"
-    marker = home / ".migrated"
+    marker = config.AIRFLOW_HOME / ".migrated-dag-test"
     if not marker.exists():
-        home.mkdir(parents=True, exist_ok=True)
+        config.AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
         subprocess.run([_bin("airflow"), "db", "migrate"], check=True, capture_output=True)
         marker.touch()
     return server

@@ -16,6 +16,7 @@ generated once into ``.local/secrets/``. Processes, their pid files and logs liv
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -325,28 +326,24 @@ def wait_healthy(deployment: Deployment, timeout: float = 240) -> None:
     raise TimeoutError(f"airflow did not become healthy in {timeout:.0f} s: {last}")
 
 
+def _signal(name: str, sig: signal.Signals) -> bool:
+    """Send ``sig`` to a running service's process group; whether it was running."""
+    pid = _pid(name)
+    if pid:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, sig)
+    return bool(pid)
+
+
 def stop() -> list[str]:
     """Stop every service this project started (each with its process group); returns their names."""
-    stopped = []
     names = [path.stem for path in RUN_DIR.glob("*.pid")] if RUN_DIR.exists() else []
-    for name in names:
-        pid = _pid(name)
-        if pid:
-            try:
-                os.killpg(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            stopped.append(name)
+    stopped = [name for name in names if _signal(name, signal.SIGTERM)]
     deadline = time.monotonic() + 30
     for name in names:
         while _pid(name) and time.monotonic() < deadline:
             time.sleep(0.5)
-        pid = _pid(name)
-        if pid:
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        _signal(name, signal.SIGKILL)
         (RUN_DIR / f"{name}.pid").unlink(missing_ok=True)
     STATE_FILE.unlink(missing_ok=True)
     return stopped

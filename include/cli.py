@@ -156,27 +156,17 @@ def ensure_samples() -> int:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Load months of the sample feeds into raw, without Airflow (for developing models)."""
-    from include.ingest.contract import contracts  # noqa: PLC0415
-    from include.ingest.load import discover, load_delivery  # noqa: PLC0415
+    from include.pipeline import feed_names, ingest_feed  # noqa: PLC0415
     from include.warehouse.setup import ensure_ready  # noqa: PLC0415
 
-    server = ensure_ready()
+    loader = ensure_ready().url("loader")
     print(f"» sample feeds: {ensure_samples()} file(s) written to {config.LANDING_DIR}", flush=True)
-    with psycopg_connect(server.url("loader")) as conn:
-        for month in args.months:
-            for feed in args.feed or sorted(contracts()):
-                first = dt.date.fromisoformat(f"{month}-01")
-                rows = 0
-                for delivery in discover(contracts()[feed], first):
-                    rows += sum((load_delivery(conn, delivery, run_id="cli-ingest").rows or {}).values())
-                print(f"  {month} {feed:<22} {rows:>9} rows", flush=True)
+    for month in args.months:
+        for feed in args.feed or feed_names():
+            result = ingest_feed(feed, dt.date.fromisoformat(f"{month}-01"), "cli-ingest", loader)
+            rows = sum(sum((d["rows"] or {}).values()) for d in result["deliveries"])
+            print(f"  {month} {feed:<22} {rows:>9} rows", flush=True)
     return 0
-
-
-def psycopg_connect(url: str):  # type: ignore[no-untyped-def]
-    import psycopg  # noqa: PLC0415
-
-    return psycopg.connect(url)
 
 
 def _login_lines(deployment) -> list[str]:  # type: ignore[no-untyped-def]

@@ -51,15 +51,22 @@ def build_manifest() -> Path:
     return config.DBT_MANIFEST
 
 
+def setup_nodes(manifest: Path = config.DBT_MANIFEST) -> dict[str, dict]:
+    """The manifest's seeds and staging models by id: what the DAG's setup tasks build."""
+    nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"]
+    return {
+        node_id: node
+        for node_id, node in sorted(nodes.items())
+        if node["resource_type"] in ("seed", "model") and node["original_file_path"].startswith(SETUP_PATHS)
+    }
+
+
 def setup_fingerprint(manifest: Path = config.DBT_MANIFEST) -> str:
     """A digest of everything the setup tasks build from: the seeds and staging models (their
     checksums in the manifest) and the feed contracts that define the raw tables under them."""
-    nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"]
     digest = hashlib.sha256()
-    for node_id in sorted(nodes):
-        node = nodes[node_id]
-        if node["resource_type"] in ("seed", "model") and node["original_file_path"].startswith(SETUP_PATHS):
-            digest.update(f"{node_id}={node['checksum']['checksum']}\n".encode())
+    for node_id, node in setup_nodes(manifest).items():
+        digest.update(f"{node_id}={node['checksum']['checksum']}\n".encode())
     for contract in sorted(config.CONTRACTS_DIR.glob("*.yml")):
         digest.update(contract.name.encode() + hashlib.sha256(contract.read_bytes()).digest())
     return digest.hexdigest()

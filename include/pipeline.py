@@ -18,7 +18,7 @@ import psycopg
 import psycopg.sql
 
 from include import config
-from include.dbt_env import SETUP_PATHS, setup_fingerprint
+from include.dbt_env import setup_fingerprint, setup_nodes
 from include.gate import gate
 from include.ingest.contract import contracts
 from include.ingest.load import discover, load_delivery
@@ -52,17 +52,10 @@ def month_of(interval_start: dt.datetime | None, param: str | None = None) -> dt
 
 def _setup_state(conn: psycopg.Connection) -> tuple[str, list[str]]:
     """The fingerprint the setup last built (a comment on the staging schema) and what is missing of it."""
-    import json  # noqa: PLC0415
-
     (recorded,) = conn.execute(
         "select obj_description(to_regnamespace(%s), 'pg_namespace')", [config.SCHEMA_STAGING]
     ).fetchone() or (None,)
-    nodes = json.loads(config.DBT_MANIFEST.read_text(encoding="utf-8"))["nodes"].values()
-    wanted = [
-        f'"{node["schema"]}"."{node["alias"]}"'
-        for node in nodes
-        if node["resource_type"] in ("seed", "model") and node["original_file_path"].startswith(SETUP_PATHS)
-    ]
+    wanted = [f'"{node["schema"]}"."{node["alias"]}"' for node in setup_nodes().values()]
     missing = [name for name in wanted if conn.execute("select to_regclass(%s)", [name]).fetchone() == (None,)]
     return (recorded or "").removeprefix("dbt setup "), missing
 
@@ -101,10 +94,11 @@ def feed_names() -> list[str]:
     return sorted(contracts())
 
 
-def ingest_feed(feed: str, month: dt.date, run_id: str) -> dict[str, Any]:
-    """Load (or quarantine) each delivery of ``feed`` for ``month``, oldest first."""
+def ingest_feed(feed: str, month: dt.date, run_id: str, url: str | None = None) -> dict[str, Any]:
+    """Load (or quarantine) each delivery of ``feed`` for ``month``, oldest first (``url``: the loader's,
+    default its Airflow connection)."""
     results = []
-    with psycopg.connect(warehouse_url("loader")) as conn:
+    with psycopg.connect(url or warehouse_url("loader")) as conn:
         for delivery in discover(contracts()[feed], month):
             result = load_delivery(conn, delivery, run_id=run_id)
             log.info(

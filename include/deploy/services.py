@@ -34,7 +34,7 @@ from psycopg import sql
 
 from include import config
 from include.dbt_env import OFFLINE
-from include.warehouse.connection import Server
+from include.warehouse.connection import Server, server
 from include.warehouse.secrets import get_secret
 
 METADATA_DB = "airflow"
@@ -269,10 +269,10 @@ def start(shape: str = "local", *, quiet: bool = False) -> Deployment:
         return found
     if found:
         stop()
-    server = ensure_ready()
-    ensure_metadata_database(server)
+    warehouse = ensure_ready()
+    ensure_metadata_database(warehouse)
     ports = _ports()
-    env = environment(server, shape, ports)
+    env = environment(warehouse, shape, ports)
     passwords = config.AIRFLOW_HOME / "passwords.json"
     passwords.write_text(json.dumps({ADMIN_USER: admin_password()}))
     passwords.chmod(0o600)
@@ -291,12 +291,6 @@ def start(shape: str = "local", *, quiet: bool = False) -> Deployment:
     return deployment
 
 
-def server_of_deployment() -> Server:
-    from include.warehouse.connection import server  # noqa: PLC0415
-
-    return server(start=False)
-
-
 def wait_healthy(deployment: Deployment, timeout: float = 240) -> None:
     """Until the api-server answers and reports a healthy metadata database and scheduler."""
     deadline = time.monotonic() + timeout
@@ -313,7 +307,7 @@ def wait_healthy(deployment: Deployment, timeout: float = 240) -> None:
             print(f"» {name} exited while starting; starting it once more (see {log})", flush=True)
             restarted.add(name)
             argv, extra = _service_argv(name, deployment.ports)
-            _spawn(name, argv, {**environment(server_of_deployment(), deployment.shape, deployment.ports), **extra})
+            _spawn(name, argv, {**environment(server(start=False), deployment.shape, deployment.ports), **extra})
         try:
             with urllib.request.urlopen(f"{deployment.url}/api/v2/monitor/health", timeout=5) as answer:
                 health = json.loads(answer.read())

@@ -34,6 +34,7 @@ from include.warehouse.secrets import hmac_key
 FILE_LEVEL_ERRORS = {
     "missing_header",
     "missing_column",
+    "conflicting_columns",
     "missing_sheet",
     "month_mismatch",
     "no_rows",

@@ -1,9 +1,10 @@
 """Turn one sheet's cells into canonical raw records, with a finding for every problem.
 
 Handles: merged title rows above the header, repeated header blocks in mid-sheet,
-unknown / duplicated / missing headers, county-name variants, percent strings,
-thousands separators, dashes for zero, units in 元 / 万元 / 亿元, and resident IDs
-(validated, then replaced by their keyed hash before anything is stored).
+unknown / duplicated / missing headers, mislabelled columns (rates under a count's
+header: read by their content), county-name variants, percent strings, thousands
+separators, dashes for zero, units in 元 / 万元 / 亿元, and resident IDs (validated,
+then replaced by their keyed hash before anything is stored).
 
 A sheet is planned first (``plan_sheet``: title rows, header, column mapping),
 then its rows are parsed in blocks, each column of a block at once (``convert``),
@@ -15,16 +16,18 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
+from difflib import SequenceMatcher
 from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
 
 from include.ingest import ids, read, values
-from include.ingest.contract import NUMERIC_TYPES, Column, Section
-from include.ingest.convert import Converted, Memo, convert
+from include.ingest.contract import MEASURED_TYPES, NUMERIC_TYPES, Column, Section
+from include.ingest.convert import Converted, Memo, cell_converter, convert
 
 HEADER_SCAN_ROWS = 20
 BLOCK_ROWS = 50_000  # rows parsed at a time: a block is copied while the next one is parsed
@@ -107,41 +110,188 @@ def _shown(column: Column, text: str) -> str:
     return repr(text) if text else "a blank cell"
 
 
-Positions = dict[str, tuple[int, Column, str | None, str]]
+Spec = tuple[int, Column, str | None, str]  # position, column, unit, header as printed
+Positions = dict[str, Spec]  # canonical column -> where it is read from
+CONTENT_SAMPLE_ROWS = 200  # rows a column's content is first checked on (all of them only when they all fit)
+_KINDS = {  # how findings name the numeric kinds: one value, several
+    "count": ("a count", "counts"),
+    "amount": ("an amount", "amounts"),
+    "quantity": ("a quantity", "quantities"),
+    "rate": ("a rate", "rates"),
+    "rank": ("a rank", "ranks"),
+    "number": ("a number", "numbers"),
+}
+Fit = Callable[[str], str | None]  # a cell's canonical value as one kind, or None when it is not one
 
 
-def _map_header(section: Section, header: list[str], row: int, findings: list[Finding]) -> Positions:
-    """Canonical column -> (position, column, unit, header as printed); unknown and repeated headers are findings."""
+class _Columns:
+    """The cell texts of the data rows below the header, by position, read when first asked for."""
+
+    def __init__(self, body: pd.DataFrame, first_number: int) -> None:
+        self.body, self.first_number = body, first_number
+        self._full: dict[int, np.ndarray] = {}
+
+    def head(self, position: int) -> np.ndarray:
+        if position in self._full:
+            return self._full[position][:CONTENT_SAMPLE_ROWS]
+        return column_text(self.body.iloc[:CONTENT_SAMPLE_ROWS, position].to_numpy(dtype=object))
+
+    def full(self, position: int) -> np.ndarray:
+        if position not in self._full:
+            self._full[position] = column_text(self.body.iloc[:, position].to_numpy(dtype=object))
+        return self._full[position]
+
+
+def _map_header(
+    section: Section, header: list[str], columns: _Columns, row: int
+) -> tuple[Positions | None, list[Finding]]:
+    """Canonical column -> where it is read from, and the header's findings (in header order).
+
+    A header names a contract column by its alias; a numeric column whose values are all of
+    another kind is read as the column of that kind they fit (``_by_content``). Two columns read
+    as one are compared: equal, one is loaded; different, the sheet cannot be loaded (None).
+    """
     index = _alias_index(section)
-    positions: Positions = {}
-    seen: dict[str, int] = {}
+    found: list[tuple[int, Finding]] = []
+    claims: list[Spec] = []
     for position, cell in enumerate(header):
         key_text = header_key(cell)
-        if not key_text:
-            continue
-        problem, printed = None, cell
-        if key_text in seen:
-            problem = (
-                "duplicate_header",
-                "each header once",
-                f"a repeat of column {seen[key_text] + 1}; column {position + 1} ignored",
+        if key_text in index:
+            claims.append((position, *index[key_text], cell))
+        elif key_text:
+            printed, expected = ids.redact(cell), "a header listed in the feed contract"
+            unknown = Finding(
+                "unknown_header", "warn", section.sheet, row, printed, expected, f"{printed!r}; column ignored"
             )
-        elif key_text not in index:
-            printed = ids.redact(cell)
-            problem = ("unknown_header", "a header listed in the feed contract", f"{printed!r}; column ignored")
-        elif index[key_text][0].name in positions:
-            problem = (
-                "duplicate_header",
-                f"one header for {index[key_text][0].name}",
-                f"a second one ({cell!r}); column ignored",
-            )
-        seen.setdefault(key_text, position)
-        if problem:
-            findings.append(Finding(problem[0], "warn", section.sheet, row, printed, problem[1], problem[2]))
-            continue
-        column, unit = index[key_text]
-        positions[column.name] = (position, column, unit, cell)
-    return positions
+            found.append((position, unknown))
+    named = {claim[1].name for claim in claims}
+    groups: dict[str, list[tuple[Spec, Finding | None]]] = {}
+    for claim in claims:
+        reading = _by_content(section, claim, columns, named, row)
+        spec = claim if reading is None else (claim[0], reading[0], None, claim[3])
+        groups.setdefault(spec[1].name, []).append((spec, reading and reading[1]))
+    positions: Positions | None = {}
+    for name, group in groups.items():
+        group.sort(key=lambda item: (item[1] is not None, item[0][0]))  # as labelled first, then by position
+        (kept, mislabelled), *others = group
+        if mislabelled:
+            found.append((kept[0], mislabelled))
+        for other, _ in others:
+            twin = _twin(section, kept, other, columns, row)
+            found.append((other[0], twin))
+            if twin.severity == "error":
+                positions = None
+        if positions is not None:
+            positions[name] = kept
+    return positions, [finding for _, finding in sorted(found, key=lambda item: item[0])]
+
+
+def _fit(column: Column, unit: str | None) -> Fit:
+    """A cell's value as ``column``'s kind, or None. A bare rate must lie within ±100 (a percent sign may exceed it)."""
+    convert_one = cell_converter(column, unit, b"")
+
+    def fit(text: str) -> str | None:
+        try:
+            value = convert_one(text)[0]
+        except ValueError:
+            return None
+        if column.type == "rate" and value is not None and not text.endswith("%") and abs(Decimal(value)) > 100:
+            return None
+        return value
+
+    return fit
+
+
+def _reads_as(cells: Iterable[str], ours: Fit, theirs: Fit) -> str | None:
+    """A cell showing the column's values are of ``theirs`` kind, if every cell is one and not of ``ours``.
+
+    A zero both kinds read (a dash, a blank-like 0) tells nothing; any other cell of our kind, or of
+    neither, means the column is not of theirs. None when no cell shows it.
+    """
+    example = None
+    for text in cells:
+        mine, yours = ours(text), theirs(text)
+        if yours is None or (mine is not None and not mine == yours == "0"):
+            return None
+        if mine is None and example is None:
+            example = text
+    return example
+
+
+def _by_content(
+    section: Section, claim: Spec, columns: _Columns, named: set[str], row: int
+) -> tuple[Column, Finding] | None:
+    """The column a mislabelled numeric column is read as, and the finding that says so; None: as labelled.
+
+    A column is mislabelled when every non-blank cell is a value of another numeric kind of
+    the section and none (but zeros) of the header's kind: rates (24.41%, 19.56) under a
+    count's header, amounts (3.5) under a count's. Of the section's columns of the kinds
+    the values fit, the one whose aliases read most like the header is taken (a tie: as labelled).
+    """
+    position, column, unit, printed = claim
+    if column.type not in NUMERIC_TYPES:
+        return None
+    kinds = {c.type: _fit(c, None) for c in section.columns if c.type in NUMERIC_TYPES and c.type != column.type}
+    ours, key_text = _fit(column, unit), header_key(printed)
+    examples: dict[str, str | None] = {}
+    for texts in (columns.head, lambda at: pd.unique(columns.full(at))):  # a sample first, then every distinct text
+        if not kinds:
+            return None
+        cells = [text for text in texts(position).tolist() if text and header_key(text) != key_text]  # no header
+        examples = {kind: _reads_as(cells, ours, fit) for kind, fit in kinds.items()}
+        kinds = {kind: fit for kind, fit in kinds.items() if examples[kind] is not None}
+    target = _closest(printed, [c for c in section.columns if c.type in kinds], named)
+    if target is None:
+        return None
+    (one, several), labelled = _KINDS[target.type], _KINDS[column.type][0]
+    expected = f"{column.name} ({labelled}), as the header says"
+    example = _shown(column, examples[target.type] or "")
+    found = f"{several}: every value is {one}, none {labelled} (e.g. {example}); read as {target.name}"
+    return target, Finding("mislabelled_column", "warn", section.sheet, row, printed, expected, found)
+
+
+def _closest(printed: str, candidates: list[Column], named: set[str]) -> Column | None:
+    """The candidate whose aliases read most like the header (then one no header names); None on a tie."""
+    key_text = header_key(printed)
+
+    def score(column: Column) -> tuple[float, bool]:
+        alike = max(SequenceMatcher(None, key_text, header_key(alias)).ratio() for alias in column.aliases)
+        return alike, column.name not in named
+
+    ranked = sorted(candidates, key=score, reverse=True)
+    if not ranked or (len(ranked) > 1 and score(ranked[0]) == score(ranked[1])):
+        return None
+    return ranked[0]
+
+
+def _twin(section: Section, kept: Spec, other: Spec, columns: _Columns, row: int) -> Finding:
+    """Two columns read as one: a copy (warn, ``other`` ignored) or a conflict (error, the sheet is not loaded)."""
+    name, a, b = kept[1].name, kept[0] + 1, other[0] + 1
+    differ = [i for i, (x, y) in enumerate(zip(_values(kept, columns), _values(other, columns), strict=True)) if x != y]
+    if not differ:
+        found = f"the same values as column {a} in every row; column {b} ignored"
+        return Finding("duplicate_column", "warn", section.sheet, row, other[3], f"one column for {name}", found)
+    found = (
+        f"columns {a} and {b} both read as {name} and differ in {len(differ)} row{'s' * (len(differ) > 1)} "
+        f"(first in row {columns.first_number + differ[0]}); the sheet is not loaded"
+    )
+    return Finding("conflicting_columns", "error", section.sheet, row, other[3], f"one column for {name}", found)
+
+
+def _values(spec: Spec, columns: _Columns) -> list[object]:
+    """A column's values for comparing it with its twin: numbers as read (amounts in the base unit), else the text."""
+    position, column, unit, _ = spec
+    texts = columns.full(position)
+    if column.type not in NUMERIC_TYPES:
+        return texts.tolist()
+    converted = convert(column, unit, texts, b"")
+    read: list[object] = converted.values[0].tolist()
+    if column.type in MEASURED_TYPES:
+        factors = values.UNITS[column.type]
+        units = converted.values[1].tolist()
+        read = [None if v is None else Decimal(str(v)) * factors[u] for v, u in zip(read, units, strict=True)]
+    failed = converted.failed.tolist()
+    return [("unreadable", t) if bad else v for v, bad, t in zip(read, failed, texts.tolist(), strict=True)]
 
 
 def column_text(cells: np.ndarray) -> np.ndarray:
@@ -226,8 +376,10 @@ def plan_sheet(section: Section, rows: SheetRows) -> SheetPlan:
         for found in _TITLE_MONTH.finditer(" ".join(title)):
             months.add(f"{int(found[1]):04d}-{int(found[2]):02d}-01")
     header = top[header_at]
-    positions: Positions | None = _map_header(section, header, header_at + 1, findings)
-    missing = [c for c in section.columns if c.required and c.name not in (positions or {})]
+    columns = _Columns(cells.iloc[header_at + 1 :], header_at + 2)
+    positions, header_findings = _map_header(section, header, columns, header_at + 1)
+    findings.extend(header_findings)
+    missing = [] if positions is None else [c for c in section.columns if c.required and c.name not in positions]
     for column in missing:
         expected = f"a column {' / '.join(column.aliases)}"
         findings.append(Finding("missing_column", "error", sheet, header_at + 1, None, expected, "no such header"))
@@ -307,12 +459,12 @@ class _Body:
         """The cell texts of a column, blank where the column is entirely blank."""
         return self._texts.get(position, self._empty)
 
-    def convert(self, spec: tuple[int, Column, str | None, str], key: bytes, memo: Memo | None = None) -> Converted:
+    def convert(self, spec: Spec, key: bytes, memo: Memo | None = None) -> Converted:
         """One mapped column converted (``spec`` is its entry in the header's positions)."""
         position, column, unit, _ = spec
         return convert(column, unit, self.text(position), key, memo)
 
-    def problems(self, spec: tuple[int, Column, str | None, str], converted: Converted) -> _Problems:
+    def problems(self, spec: Spec, converted: Converted) -> _Problems:
         """Cells that did not convert, blank required cells, and ID-shaped values outside the ID column."""
         position, column, _, _ = spec
         rule = np.full(len(self.rows), None, dtype=object)

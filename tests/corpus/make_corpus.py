@@ -10,6 +10,7 @@ The functions are also used by the ingestion tests to build deliveries of other 
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import random
 import struct
@@ -28,6 +29,7 @@ from include.samples import microcredit  # noqa: E402
 from include.samples.common import resident_id  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parent / "ingest_test"
+LEAGUE = ROOT / "dbt_project" / "seeds" / "ref_microcredit_league_2021_12.csv"  # the printed league table
 FEED = "ingest_test"
 MONTH = dt.date(2022, 1, 1)
 STAMP = (2022, 2, 5, 9, 0, 0)
@@ -63,6 +65,23 @@ def totals_rows() -> list[list[object]]:
         ["永城市", 4011, 447, 1088, 1088, "24.41%", "24.41%", 1],
         ["睢县", 2315, 301, 498, 471, "18.00%", "19.04%", 2],
         ["商丘市", 6326, 748, 1586, 1559, "22.04%", "22.42%", ""],
+    ]
+
+
+def league_rows() -> list[list[object]]:
+    """The rows of the published league table (the seed), as numbers: counts whole, rates in percent."""
+    with LEAGUE.open(encoding="utf-8", newline="") as seed:
+        rows = list(csv.DictReader(seed))
+    counts = ("lifted_households", "monitored_households", "balance_households", "new_households")
+    rates = ("new_household_rate_pct", "balance_household_rate_pct")
+    return [
+        [
+            row["county_name"],
+            *(int(row[c]) for c in counts),
+            *(float(row[r]) for r in rates),
+            int(row["rank"]) if row["rank"] else "",
+        ]
+        for row in rows
     ]
 
 
@@ -239,11 +258,24 @@ def build(folder: Path = CORPUS) -> list[Path]:
         ],
     )
 
-    # The same header twice, and two headers for one column.
+    # The same header twice, and two headers (万元 and 元) for one column: copies of the first, one loaded.
     header = [*DETAIL_HEADER, "贷款余额(万元)"]
-    rows = [[*row, 9.9] for row in detail_rows()]
-    header2, rows2 = with_column(rows, header, 10, "贷款金额(元)", [1, 2, 3])
+    rows = [[*row, row[10]] for row in detail_rows()]
+    header2, rows2 = with_column(rows, header, 10, "贷款金额(元)", ["35,000", 50000, "20000元"])
     xlsx(out / name("duplicate_header"), [("明细", [[title("明细表")], header2, *rows2]), ("汇总", totals_sheet())])
+
+    # The same header twice over different values: which one holds the balance cannot be told.
+    rows = [[*row, 9.9] for row in detail_rows()]
+    xlsx(out / name("conflicting_columns"), [("明细", [[title("明细表")], header, *rows]), ("汇总", totals_sheet())])
+
+    # The league table's 汇总 exactly as the city printed it (the rows of the seed
+    # ref_microcredit_league_2021_12.csv): 总贷款新增户数 over the new-household rate, 总贷款余额户数 over
+    # the balance count and again over the balance rate. The rates are read as rates by their content.
+    printed = [*TOTALS_HEADER[:3], "总贷款余额户数", "当年新增户数", "总贷款新增户数", "总贷款余额户数", "排名"]
+    xlsx(
+        out / name("league_table_as_printed"),
+        [("明细", detail_sheet()), ("汇总", [[title("通报表")], printed, *league_rows()])],
+    )
 
     # An unknown column (备注) and the seed's own mislabelled and duplicated 汇总 headers.
     header, rows = with_column(detail_rows(), DETAIL_HEADER, 13, "备注", ["", "展期", ""])

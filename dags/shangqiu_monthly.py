@@ -11,10 +11,12 @@ never starts a month with no feeds; `make run` backfills the months.
 1. **ingest**: one mapped task per feed contract (`include/contracts/*.yml`) loads the
    month's deliveries into `raw` with `COPY`, pseudonymising resident IDs; files that
    cannot be loaded are quarantined with findings in `ops.findings`.
-2. **dbt**: core facts → candidate marts, a task per model, then every data test, rendered by
-   Cosmos from the manifest, logged in through the Airflow connection `sqw_warehouse`.
-3. **validate**: the Great Expectations gate runs every rule in `expectations/rules` on
-   the month's candidate marts and records each outcome in `dq`.
+2. **dbt**: core facts → candidate marts, a task per model, rendered by Cosmos from the
+   manifest, logged in through the Airflow connection `sqw_warehouse`.
+3. **validate**: the gate runs the month's dbt tests (structural: keys, not null, relationships,
+   accepted values, unit tests) and every Great Expectations rule in `expectations/rules` (the
+   business rules) on the candidate marts, and records each outcome in `dq`. A failing test or
+   rule holds back the marts built from what it checks (by dbt lineage); it never stops the month.
 4. **check**: one task per owning department; it fails when one of its `fail` rules
    failed, so a failed check is a failed task and the run is not green (the owner is alerted).
 5. **publish**: replaces the month in `marts`, in one transaction, for every mart that no

@@ -1,31 +1,135 @@
 """The auditor's report: one self-contained HTML page per month, ``<REPORTS_DIR>/<YYYY-MM>/index.html``.
 
-Everything on it is read as the auditor role: the gate's decisions (``dq.publications``),
-every rule of the month's latest gate run with each offending row traced to its source
-file (``dq.rule_runs``, ``dq.rule_failures``, ``ops.loads``), the feed completeness grid
-(``ops.feed_completeness``) and charts of the published marts. It links the Great
+Everything on it is read as the auditor role. It opens with what the gate decided (``dq.publications``:
+the marts published, published with a warning flag, held back, and why) and a summary in Chinese of
+each finding of the month's latest gate run: per offending row the measure's Chinese name, the
+declared and computed values at their printed precision, which side is blamed and why
+(``dq.rule_failures``), and the source row (``ops.loads``). Then every failed rule with all its
+offending rows, the warnings, the passed rules (collapsed), the publication log, the feed
+completeness grid (``ops.feed_completeness``) and charts of the published marts. It links the Great
 Expectations Data Docs, which it rebuilds from the validation results GX stored.
+
+Names come from where they are already kept: rule kinds from ``KINDS`` below, departments from the
+feed contracts, indicator names from the published-figures seed, column names from the contracts'
+Chinese headers or the dbt docs (``target/manifest.json``).
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-from decimal import Decimal
+import json
+import re
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
+import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from psycopg.rows import dict_row
 
 from include import charts, config
-from include.gate.rules import parse
+from include.gate.rules import Rule, Side, parse
+from include.ingest import values
+from include.ingest.contract import contracts
 from include.warehouse.connection import server
 
 FAILURES_SHOWN = 200  # offending rows listed per rule; the count says how many there were
+SUMMARY_LINES = 10  # lines per finding in the summary at the top; it says how many rows are left out
+PLACES_SHOWN = 5  # counties named on one summary line; the line says how many there are
 CITY_NAME = "商丘市"
+INDICATOR_RELATION = "stg_indicator_report__indicators"  # its figures are shown in their printed unit
+MAX_DECIMALS = 6  # a figure shown in its printed unit never carries more decimals
+# The units an indicator may be declared in, with their factor to the base unit (人, 户, 元, 千瓦时; % is
+# its own base). The same table dbt's indicator_units macro repeats; read as data, not imported.
+UNITS_FILE = config.PROJECT_ROOT / "include" / "samples" / "figures.yml"
+
+
+class Kind(NamedTuple):
+    """A rule kind's names, and what its declared and computed sides are (中文 English)."""
+
+    zh: str
+    en: str
+    declared: str
+    computed: str
+
+
+KINDS = {
+    "declared": Kind(
+        "申报值核对",
+        "declared = computed",
+        "申报值 the declared figure",
+        "由明细计算的值 the value computed from the detail",
+    ),
+    "consistency": Kind(
+        "申报数自洽",
+        "declared figures agree with each other",
+        "申报值 the declared figure",
+        "由其他申报数推得的值 what the other declared figures give",
+    ),
+    "hierarchy": Kind(
+        "上下级汇总",
+        "counties add up",
+        "商丘市行 the 商丘市 row",
+        "各县（市、区）之和 the sum of the counties",
+    ),
+    "comparison": Kind(
+        "左右比较",
+        "left against right",
+        "左边 left",
+        "右边 right",
+    ),
+    "ratio": Kind(
+        "比率",
+        "rate as printed",
+        "打印的比率 the printed rate",
+        "按分子、分母计算的比率 the rate computed",
+    ),
+    "rank": Kind(
+        "排名",
+        "rank as printed",
+        "打印的排名 the printed rank",
+        "计算的排名 the computed rank",
+    ),
+    "monotonic": Kind(
+        "累计数不减",
+        "year to date never falls",
+        "本月累计 this month",
+        "上月累计 last month",
+    ),
+    "cross_reference": Kind(
+        "跨部门比对",
+        "cross-department check",
+        "名单 the list",
+        "登记（1 找到，0 未找到） the register (1 found, 0 not)",
+    ),
+    "outlier": Kind(
+        "异常值",
+        "outlier",
+        "数值 the value",
+        "越过的界限或上期值 the bound crossed, or the earlier value",
+    ),
+    "dbt_test": Kind(
+        "结构校验 (dbt)",
+        "structure (dbt test)",
+        "不符合的行 offending rows",
+        "应为 0 none expected",
+    ),
+    "dbt_unit_test": Kind(
+        "单元测试 (dbt)",
+        "dbt unit test",
+        "模型输出 the model's output",
+        "预期结果 the expected rows",
+    ),
+}
+# Which side a finding blames (dq.rule_failures.blame).
+BLAMES = {
+    "declared": ("申报数存疑", "the declared figure is suspect: the computed side passes its own checks"),
+    "computed": ("计算方未通过自身校验", "the computed side fails its own checks, so its mart is held back"),
+    "figures": ("申报数之间互相矛盾", "declared figures that cannot all be true together"),
+}
 
 
 def write_report(month: dt.date, url: str | None = None) -> Path:
@@ -45,7 +149,14 @@ def write_report(month: dt.date, url: str | None = None) -> Path:
 def render(facts: dict[str, Any]) -> str:
     environment = Environment(loader=PackageLoader("include", "templates"), autoescape=True, undefined=StrictUndefined)
     environment.filters["num"] = number
-    return environment.get_template("audit_report.html.j2").render(**facts)
+    names = {
+        "kinds": KINDS,
+        "blames": BLAMES,
+        "departments": departments(),
+        "mart_names": mart_names(),
+        "places_shown": PLACES_SHOWN,
+    }
+    return environment.get_template("audit_report.html.j2").render(**names, **facts)
 
 
 def number(value: object) -> str:
@@ -54,6 +165,169 @@ def number(value: object) -> str:
         return "—"
     text = format(Decimal(str(value)) if isinstance(value, float) else value, "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def plain(value: object) -> str:
+    """A value of a rule outside the indicator report: whole numbers as integers, others to 2 decimals at most."""
+    if value is None:
+        return "—"
+    exact = Decimal(str(value))
+    return number(exact.quantize(Decimal(1) if exact == exact.to_integral_value() else Decimal("0.01"), ROUND_HALF_UP))
+
+
+def in_unit(value: object, unit: str, decimals: int) -> str:
+    """A base-unit value in ``unit`` at ``decimals`` (270100 人 in 万人 at 2: '27.01万人'); '—' for a missing value."""
+    if value is None:
+        return "—"
+    shown = (Decimal(str(value)) / unit_factors()[unit]).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
+    return f"{shown:f}{unit}"
+
+
+def decimals_of(text: object) -> int:
+    """The decimals a number is written with ('57.030': 3, '48612': 0, 1E+2: 0)."""
+    return max(0, -int(Decimal(str(text)).as_tuple().exponent))
+
+
+def printed(measure: str | None, values: tuple[object, ...], detail: dict[str, Any]) -> tuple[str, ...] | None:
+    """An indicator's values (declared first, in base units) in the unit and at the decimals its declared figure
+    is printed in.
+
+    The unit and the printed number come from the offending row (``declared_unit``, ``declared_value``);
+    without them, the unit of the published figure (the seed) and the decimals of the declared value in it,
+    at least those of the published figure. None when the unit is unknown.
+    """
+    published = published_figures().get(measure or "", {})
+    unit = detail.get("declared_unit") or published.get("unit")
+    if unit not in unit_factors():
+        return None
+    declared = values[0]
+    if detail.get("declared_value") is not None:
+        decimals = decimals_of(detail["declared_value"])
+    elif declared is not None:
+        as_printed = (Decimal(str(declared)) / unit_factors()[unit]).normalize()
+        decimals = max(decimals_of(as_printed), decimals_of(published.get("value") or 0))
+    else:
+        decimals = decimals_of(published.get("value") or 0)
+    return tuple(in_unit(value, unit, min(decimals, MAX_DECIMALS)) for value in values)
+
+
+def shown(rule: dict[str, Any], row: dict[str, Any]) -> tuple[str, ...]:
+    """A finding's declared, computed values and their difference as printed (never 57.0381507235482)."""
+    values = row["declared"], row["computed"], row["difference"]
+    if rule["relation"] == INDICATOR_RELATION and rule["kind"] in ("declared", "consistency"):
+        found = printed(row["measure"], values, row["row_detail"])
+        if found:
+            return found
+    return tuple(plain(value) for value in values)
+
+
+def compares(kind: str, rule: Rule | None) -> str:
+    """What a rule compares, for a finding no side is blamed for: its declared side against its computed side."""
+    names = KINDS.get(kind, Kind(kind, kind, "申报值 declared", "计算值 computed"))
+    left, right, operator = names.declared, names.computed, "对比 vs"
+    if rule and rule.left and rule.right:
+        left += f"（{side_text(rule.left)}）"
+        right += f"（{'、'.join(side_text(side) for side in rule.right)}）"
+        operator = rule.operator
+    return f"{left} {operator} {right}"
+
+
+def side_text(side: Side) -> str:
+    value = f"{side.relation}.{side.value}" if side.value else side.relation
+    return f"{side.aggregate}({value})" if side.aggregate else value
+
+
+# ---- Names -----------------------------------------------------------------------------------------
+
+_CJK = "\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"
+_LEADING_NAME = re.compile(rf"^[{_CJK}][{_CJK}0-9+/ ]*(?:\([^()]*\))?")
+_BRACKETED_NAME = re.compile(r"\(([\u4e00-\u9fff]{2,})\)")
+# An amount's or an energy's unit in a header: dropped, as the values shown are in the base unit (元, 千瓦时).
+_UNIT_NOTE = re.compile(f"[(（](?:{'|'.join(unit for units in values.UNITS.values() for unit in units)})[)）]$")
+
+
+def chinese_name(text: str) -> str | None:
+    """The Chinese name a header or a description starts with, without an amount's unit ('资产总值(万元)': 资产总值;
+    '目前总贷款余额户数 — households …': 目前总贷款余额户数), or gives in brackets ('Poverty-alleviation
+    assets (扶贫项目资产) …': 扶贫项目资产)."""
+    found = _LEADING_NAME.match(text.strip())
+    if found:
+        return _UNIT_NOTE.sub("", found[0]).strip(" /+") or None
+    bracketed = _BRACKETED_NAME.search(text)
+    return bracketed[1] if bracketed else None
+
+
+@cache
+def published_figures() -> dict[str, dict[str, str]]:
+    """The published figures (the seed): indicator code to name_zh, value and unit as printed."""
+    with open(config.REFERENCE_DIR / "ref_published_2021_figures.csv", encoding="utf-8") as handle:
+        return {row["indicator_code"]: row for row in csv.DictReader(handle)}
+
+
+@cache
+def unit_factors() -> dict[str, Decimal]:
+    """Declared unit to its factor to the base unit (万人: 10000; %: 1)."""
+    units = yaml.safe_load(UNITS_FILE.read_text(encoding="utf-8"))["units"]
+    return {unit: Decimal(1) if factor == "percent" else Decimal(str(factor)) for unit, factor in units.items()}
+
+
+@cache
+def departments() -> dict[str, str]:
+    """Owner code to the department's Chinese name, from the feed contracts: of the names a code goes by
+    there, the shortest once notes in brackets are dropped (乡村振兴局, not 乡村振兴局（汇总各部门报送）)."""
+    names: dict[str, str] = {}
+    for contract in contracts().values():
+        name = re.sub(r"（[^）]*）|\([^)]*\)", "", contract.department_zh).strip()
+        if len(name) < len(names.get(contract.department, name + " ")):
+            names[contract.department] = name
+    return names
+
+
+@cache
+def dbt_docs() -> dict[str, dict[str, str]]:
+    """Model name to its description ('') and its columns' descriptions, from the dbt manifest (none without it)."""
+    if not config.DBT_MANIFEST.exists():
+        return {}
+    nodes = json.loads(config.DBT_MANIFEST.read_text(encoding="utf-8"))["nodes"].values()
+    return {
+        node["name"]: {"": node.get("description") or ""}
+        | {name: column.get("description") or "" for name, column in node.get("columns", {}).items()}
+        for node in nodes
+        if node["resource_type"] == "model"
+    }
+
+
+@cache
+def mart_names() -> dict[str, str]:
+    """Mart to the Chinese name its dbt docs open with (mart_microcredit_league: 商丘市脱贫人口小额信贷通报表)."""
+    found = {model: chinese_name(docs[""]) for model, docs in dbt_docs().items() if model.startswith("mart_")}
+    return {model: name for model, name in found.items() if name}
+
+
+@cache
+def rules_by_id() -> dict[str, Rule]:
+    return {rule.id: rule for path in sorted(config.RULES_DIR.glob("*.yml")) for rule in parse(path)}
+
+
+@cache
+def measure_name(measure: str, rule_id: str) -> str | None:
+    """A measure's Chinese name: an indicator's published name (rules on the indicator report); a column's
+    Chinese header in the contracts of the rule's feeds (汇总 sheet first), else its dbt docs in the rule's
+    relations, then in any mart or model. None when unknown."""
+    rule = rules_by_id().get(rule_id)
+    if rule is None or rule.relation == INDICATOR_RELATION:
+        return published_figures().get(measure, {}).get("name_zh")
+    columns = {measure, measure.removesuffix("_yuan"), measure.removesuffix("_kwh")}
+    for feed in sorted(rule_feed_names().get(rule_id, frozenset()) & set(contracts())):
+        for section in sorted(contracts()[feed].sections, key=lambda s: s.role != "control_totals"):
+            for column in section.columns:
+                if column.name in columns and (name := chinese_name(next(iter(column.aliases)))):
+                    return name
+    models = sorted(dbt_docs(), key=lambda model: not model.startswith("mart_"))
+    for model in [rule.relation, *sorted(rule.relations() - {rule.relation}), *models]:
+        if name := chinese_name(dbt_docs().get(model, {}).get(measure, "")):
+            return name
+    return None
 
 
 def gather(conn: psycopg.Connection[Any], month: dt.date) -> dict[str, Any]:
@@ -66,21 +340,38 @@ def gather(conn: psycopg.Connection[Any], month: dt.date) -> dict[str, Any]:
         [month, month],
     ).fetchone()
     rules = rule_runs(conn, month, gate_run["run_id"]) if gate_run else []
+    decisions = conn.execute(
+        """select publication_id, run_id, status, marts, held_back, flagged, rule_results, source_files,
+                  rules_passed, rules_failed, reason, decided_at
+           from dq.publications where month_start = %s order by publication_id""",
+        [month],
+    ).fetchall()
+    found = failures(conn, month, rules)
     return {
         "month": month,
         "counties": counties(),
         "grid_counties": {code: name for code, name in counties().items() if code != config.CITY_CODE},
-        "decisions": conn.execute(
-            """select publication_id, run_id, status, marts, held_back, source_files, rules_passed, rules_failed,
-                      reason, decided_at
-               from dq.publications where month_start = %s order by publication_id""",
-            [month],
-        ).fetchall(),
+        "decisions": decisions,
+        "outcome": outcome(decisions[-1]) if decisions else None,
         "gate_run": gate_run,
         "rules": rules,
-        "failures": failures(conn, month, rules),
+        "failures": [rule for rule in found if rule["severity"] == "fail"],
+        "warnings": [rule for rule in found if rule["severity"] != "fail"],
+        "passed": [rule for rule in rules if rule["status"] == "passed"],
         "completeness": completeness(conn, month),
         "charts": month_charts(conn, month),
+    }
+
+
+def outcome(decision: dict[str, Any]) -> dict[str, Any]:
+    """The latest decision, mart by mart: published, published with a warning flag, held back; with the rules why."""
+    flagged = {mart: list(ids) for mart, ids in (decision.get("flagged") or {}).items()}
+    why = (decision.get("rule_results") or {}).get("held_back") or {}
+    return {
+        "published": [mart for mart in decision["marts"] if mart not in flagged],
+        "flagged": [(mart, flagged[mart]) for mart in decision["marts"] if mart in flagged],
+        "held_back": [(mart, list(why.get(mart, []))) for mart in decision["held_back"]],
+        "reason": decision["reason"],
     }
 
 
@@ -114,10 +405,12 @@ def rule_feed_names() -> dict[str, frozenset[str]]:
 
 
 def failures(conn: psycopg.Connection[Any], month: dt.date, rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The offending rows of each failed rule, each with its lineage (see ``lineage``)."""
+    """The offending rows of each failed rule, each with its lineage (see ``lineage``), its measure's name and
+    its values as printed (see ``shown``); ``summary``: the lines the page opens with (see ``summarise``)."""
     failed = [rule for rule in rules if rule["status"] != "passed"]
     rows = conn.execute(
-        """select rule_run_id, county_code, measure, declared, computed, difference, row_detail
+        """select rule_run_id, county_code, measure, declared, computed, difference, row_detail,
+                  blame, explanation_zh, explanation_en
            from (select f.*, row_number() over (partition by rule_run_id order by county_code, measure) as n
                  from dq.rule_failures as f where rule_run_id = any(%s)) as numbered
            where n <= %s order by rule_run_id, n""",
@@ -133,12 +426,44 @@ def failures(conn: psycopg.Connection[Any], month: dt.date, rules: list[dict[str
     for rule in failed:
         rule_feeds = rule_feed_names().get(rule["rule_id"], frozenset()) & feeds
         offending = [
-            {**row, "lineage": lineage(row["row_detail"], loads, rule_feeds, month)}
+            {
+                **row,
+                "lineage": lineage(row["row_detail"], loads, rule_feeds, month),
+                "measure_name": (row["measure"] and measure_name(row["measure"], rule["rule_id"]))
+                or row["row_detail"].get("indicator_name"),
+                "shown": shown(rule, row),
+            }
             for row in rows
             if row["rule_run_id"] == rule["rule_run_id"]
         ]
-        result.append({**rule, "rows": offending, "feeds": sorted(rule_feeds)})
+        summary = summarise(offending)[:SUMMARY_LINES]
+        result.append(
+            {
+                **rule,
+                "rows": offending,
+                "summary": summary,
+                "left_out": rule["unexpected_count"] - sum(line["count"] for line in summary),
+                "feeds": sorted(rule_feeds),
+                "compares": compares(rule["kind"], rules_by_id().get(rule["rule_id"])),
+            }
+        )
     return result
+
+
+def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A finding's offending rows as summary lines, the 商丘市 row first, then the counties in order: one line
+    per row, except that rows which read the same (measure, values as printed, blame and why) share one line
+    with all their places (``places``), sources (``sources``) and how many rows it stands for (``count``)."""
+    order = {code: i for i, code in enumerate(counties())} | {config.CITY_CODE: -1}
+    lines: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in sorted(rows, key=lambda row: (order.get(row["county_code"], len(order)), row["measure"] or "")):
+        key = (row["measure"], row["shown"][:2], row["blame"], row["explanation_zh"], row["explanation_en"])
+        line = lines.setdefault(key, {**row, "places": [], "sources": [], "count": 0})
+        line["count"] += 1
+        if row["county_code"] not in line["places"]:
+            line["places"].append(row["county_code"])
+        line["sources"] += [source for source in row["lineage"] if source not in line["sources"]]
+    return list(lines.values())
 
 
 def lineage(

@@ -3,9 +3,10 @@
 DAGs render the dbt project from its precompiled ``manifest.json`` (``make`` builds it
 when the project is installed and whenever a model, macro or seed changes:
 ``include.dbt_env.build_manifest``), so parsing a DAG file never runs dbt. Each core and
-mart model becomes a visible Airflow task (`dbt run` per model), then one `dbt test` task
-runs every data and unit test: a failing model or test is a failed task. dbt runs
-in-process through dbt's runner.
+mart model becomes a visible Airflow task (`dbt run` per model): a failing model is a failed
+task. Cosmos renders no test task: the gate runs the dbt tests (``include.gate.dbt_tests``),
+records each in ``dq`` and holds back the marts downstream of a failing one, so a failing test
+never stops the month. dbt runs in-process through dbt's runner.
 
 dbt logs in through the Airflow connection ``sqw_warehouse`` (a Cosmos profile mapping),
 so a connection from the UI, an environment variable or a secrets backend all work.
@@ -23,6 +24,8 @@ from include import config
 
 # The month a run processes, for dbt's ``vars.month``: the ``month`` Param, else the data interval.
 MONTH = "{{ (params.month[:7] ~ '-01') if params.month else data_interval_start.strftime('%Y-%m-01') }}"
+# What the monthly models leave out: built by the setup tasks, when changed (the gate's dbt tests leave them out too).
+MONTHLY_EXCLUDE = ("path:models/staging", "path:seeds")
 
 
 def _profile_config() -> Any:
@@ -55,15 +58,15 @@ def dbt_task_group(group_id: str, **kwargs: Any) -> Any:
         profile_config=_profile_config(),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
-            test_behavior=TestBehavior.AFTER_ALL,  # one task per model; every data test in one task after them
-            exclude=["path:models/staging", "path:seeds"],  # built by the setup tasks, when changed
+            test_behavior=TestBehavior.NONE,  # one task per model; the gate runs the tests (gate.dbt_tests)
+            exclude=list(MONTHLY_EXCLUDE),
             emit_datasets=False,
         ),
         execution_config=ExecutionConfig(execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER),
         operator_args={
             **_common_args(),
             "vars": {"month": MONTH},
-            "retries": 0,  # a failing model or test does not heal by waiting
+            "retries": 0,  # a failing model does not heal by waiting
         },
         **kwargs,
     )

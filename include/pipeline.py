@@ -19,7 +19,8 @@ import psycopg.sql
 
 from include import config
 from include.dbt_env import setup_fingerprint, setup_nodes
-from include.gate import gate
+from include.gate import dbt_tests, gate
+from include.gate.rules import all_rules
 from include.ingest.contract import contracts
 from include.ingest.load import discover, load_delivery
 
@@ -125,9 +126,11 @@ def ingest_feed(feed: str, month: dt.date, run_id: str, url: str | None = None) 
 
 
 def validate_month(month: dt.date, run_id: str) -> dict[str, Any]:
-    """Run the gate's rules on the month's candidate marts; record them in dq."""
-    with psycopg.connect(warehouse_url("transformer")) as conn:
-        verdict = gate.validate(conn, warehouse_url("transformer", driver="postgresql+psycopg2"), month, run_id)
+    """Run the month's dbt tests and the gate's rules on the candidate marts; record them all in dq."""
+    url = warehouse_url("transformer")
+    tests = dbt_tests.run(url, month, taken={rule.id for rule in all_rules()})
+    with psycopg.connect(url) as conn:
+        verdict = gate.validate(conn, warehouse_url("transformer", driver="postgresql+psycopg2"), month, run_id, tests)
     log.info(
         "%s: %d rule(s) passed, %d fail rule(s) failed%s, %d warning(s)%s",
         f"{month:%Y-%m}",

@@ -73,14 +73,19 @@ def findings(months: list[dt.date]) -> list[str]:
                    select distinct on (month_start, rule_id) * from dq.rule_runs
                    where month_start = any(%s) order by month_start, rule_id, rule_run_id desc)
                select l.month_start, l.rule_id, l.severity, f.county_code, f.measure, f.declared, f.computed,
-                      f.difference, count(*) over (partition by l.rule_run_id) as offending,
+                      f.difference, f.blame, f.explanation_zh, count(*) over (partition by l.rule_run_id) as offending,
                       row_number() over (partition by l.rule_run_id order by f.county_code, f.measure) as nth
                from latest l join dq.rule_failures f using (rule_run_id)
                where l.status <> 'passed' order by l.severity, l.month_start, l.rule_id, nth""",
             [months],
         ).fetchall()
     lines = []
-    for month, rule, severity, county, measure, declared, computed, difference, offending, nth in rows:
+    blamed = {
+        "declared": "申报数存疑 the declared figure",
+        "computed": "双方存疑 both sides",
+        "figures": "申报数互相矛盾",
+    }
+    for month, rule, severity, county, measure, declared, computed, difference, blame, why, offending, nth in rows:
         if severity == "warn" and nth > 3:  # every row of a failed fail rule; three of a warning
             continue
         more = f" (+{offending - 3} more rows)" if severity == "warn" and nth == 3 and offending > 3 else ""
@@ -88,6 +93,8 @@ def findings(months: list[dt.date]) -> list[str]:
             f"  {month:%Y-%m} {severity:<4} {rule}: {county or ''} {measure or ''} declared {declared} "
             f"computed {computed} (difference {difference}){more}"
         )
+        if why:
+            lines.append(f"      {f'blame: {blamed[blame]}. ' if blame else ''}{why}")
     return lines
 
 
@@ -104,9 +111,9 @@ def summary(
             ).fetchall()
         )
         held = conn.execute(
-            """select month_start, held_back from (select distinct on (month_start) month_start, held_back
-               from dq.publications where month_start = any(%s) order by month_start, publication_id desc) l
-               where cardinality(held_back) > 0 order by month_start""",
+            """select month_start, held_back, flagged from (select distinct on (month_start) month_start, held_back,
+                   flagged from dq.publications where month_start = any(%s) order by month_start, publication_id desc) l
+               where cardinality(held_back) > 0 or flagged <> '{}' order by month_start""",
             [months],
         ).fetchall()
         checks = conn.execute(
@@ -124,7 +131,12 @@ def summary(
             f"Months fully published: {decisions.get('published', 0)} of {len(months)}"
             + (f"; partly published: {decisions['partial']}" if decisions.get("partial") else "")
             + (f"; held back entirely: {decisions['held_back']}" if decisions.get("held_back") else ""),
-            *[f"  {month:%Y-%m} held back: {', '.join(marts)}" for month, marts in held],
+            *[f"  {month:%Y-%m} held back: {', '.join(marts)}" for month, marts, _ in held if marts],
+            *[
+                f"  {month:%Y-%m} published with a warning flag (a declared figure is contradicted): {', '.join(flags)}"
+                for month, _, flags in held
+                if flags
+            ],
             f"Checks: {checks[0]} passed, {checks[1]} failed",
             "Gate findings (failed rules, offending rows):" if gate_findings else "Gate findings: none",
             *gate_findings,

@@ -104,3 +104,26 @@ def test_task_code_never_changes_the_process_environment():
             if isinstance(target, ast.Attribute) and target.attr == "environ":
                 call = node.func.attr if isinstance(node, ast.Call) else "item assignment"  # type: ignore[union-attr]
                 assert call in ("get", "copy", "items", "keys"), f"{path}:{node.lineno}: os.environ {call}"
+
+
+def test_dbt_renders_one_task_per_model_and_the_gate_runs_the_tests(dagbag):
+    """No Cosmos test task: a failing dbt test must not stop the month. ``validate`` runs the tests after
+    every model (``include.gate.dbt_tests``), records them in dq and holds back the marts downstream."""
+    import json
+
+    from include import config
+
+    dag = dagbag.dags["shangqiu_monthly"]
+    dbt_tasks = {task.task_id: task for task in dag.tasks if task.task_id.startswith("dbt.")}
+    assert dbt_tasks and all(type(task).__name__ == "DbtRunLocalOperator" for task in dbt_tasks.values())
+    manifest = json.loads(config.DBT_MANIFEST.read_text(encoding="utf-8"))
+    monthly = {
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and not node["original_file_path"].startswith("models/staging/")
+    }
+    assert {task_id.split(".")[1].removesuffix("_run") for task_id in dbt_tasks} == monthly
+    leaves = {task_id for task_id, task in dbt_tasks.items() if not task.downstream_task_ids & set(dbt_tasks)}
+    validate = dag.get_task("validate")
+    assert leaves and leaves <= validate.upstream_task_ids
+    assert validate.retries == 0 and validate.trigger_rule == "all_success"

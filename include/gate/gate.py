@@ -22,7 +22,7 @@ from psycopg import Connection, sql
 from psycopg.types.json import Jsonb
 
 from include import config
-from include.gate import gx_context
+from include.gate import blame, gx_context
 from include.gate.lineage import lineage
 from include.gate.rules import WAREHOUSE, Rule, Schemas, all_rules
 
@@ -35,6 +35,7 @@ class Verdict:
     warned: list[str]  # rule ids of severity warn that failed
     held_back: dict[str, list[str]] = field(default_factory=dict)  # mart -> the failed rules that taint it
     owners: dict[str, str] = field(default_factory=dict)  # rule id -> owning department
+    flagged: dict[str, list[str]] = field(default_factory=dict)  # mart -> findings it is published with
 
     @property
     def publishable(self) -> bool:
@@ -48,6 +49,7 @@ class Verdict:
             "warned": self.warned,
             "held_back": self.held_back,
             "owners": self.owners,
+            "flagged": self.flagged,
         }
 
     @classmethod
@@ -59,6 +61,7 @@ class Verdict:
             list(data["warned"]),
             {mart: list(rules) for mart, rules in data.get("held_back", {}).items()},
             dict(data.get("owners", {})),
+            {mart: list(rules) for mart, rules in data.get("flagged", {}).items()},
         )
 
     def by_owner(self) -> list[dict[str, Any]]:
@@ -113,66 +116,144 @@ def _view_is_current(conn: Connection, schemas: Schemas, relation: str) -> bool:
     return _columns(conn, schemas.gate, relation) == _columns(conn, schemas.schema_of(relation), relation)
 
 
-def _number(value: object) -> object:
-    return value if isinstance(value, int | float) or value is None else str(value)
-
-
-def validate(conn: Connection, url: str, month: dt.date, run_id: str) -> Verdict:
-    """Run every rule on the month's candidate data and record the outcomes."""
+def validate(
+    conn: Connection, url: str, month: dt.date, run_id: str, checked: Sequence[tuple[Rule, gx_context.Outcome]] = ()
+) -> Verdict:
+    """Run every rule on the month's candidate data, decide which side of each finding is wrong,
+    record the outcomes, and write the month's official indicators (``blame``). ``checked``: checks
+    run elsewhere (the month's dbt tests, ``dbt_tests.run``), recorded and judged like the rules."""
     prepare_views(conn)
     outcomes = gx_context.run_checkpoint(url, month)
-    rules: dict[str, Rule] = {rule.id: rule for rule in all_rules()}
-    passed, failed, warned = [], [], []
-    held_back: dict[str, list[str]] = {}
+    rules: dict[str, Rule] = {rule.id: rule for rule in [*all_rules(), *(rule for rule, _ in checked)]}
+    marts = candidate_marts(conn)
+    outcomes = [*outcomes, *(outcome for _, outcome in checked)]
+    judged = [(rules[o.rule_id], o, "error" if o.error else ("passed" if o.success else "failed")) for o in outcomes]
+    held_back = _held_by_own_checks(judged, marts)
+    findings = _judge(judged, held_back)
+    flagged: dict[str, list[str]] = {}
+    for (rule, _, _), rows in zip(judged, findings, strict=True):
+        for row in rows:
+            if row["blame"] == "declared" and rule.id not in flagged.get(row["mart"], []):
+                flagged.setdefault(row["mart"], []).append(rule.id)
+            elif row["blame"] == "computed" and rule.id not in held_back[row["mart"]]:
+                held_back[row["mart"]].append(rule.id)
+    by_outcome: dict[str, list[str]] = {"passed": [], "fail": [], "warn": []}
+    official: dict[tuple[str, str], tuple[str, int]] = {}
     with conn.transaction():
-        for outcome in outcomes:
-            rule = rules[outcome.rule_id]
-            status = "error" if outcome.error else ("passed" if outcome.success else "failed")
-            (rule_run_id,) = conn.execute(
-                """insert into dq.rule_runs (run_id, month_start, rule_id, kind, relation, severity, status,
-                       unexpected_count, owner, description_zh, description_en, error)
-                   values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) returning rule_run_id""",
-                [
-                    run_id,
-                    month,
-                    rule.id,
-                    rule.kind,
-                    rule.relation,
-                    rule.severity,
-                    status,
-                    len(outcome.unexpected_rows),
-                    rule.owner,
-                    rule.description_zh,
-                    rule.description_en,
-                    outcome.error,
-                ],
-            ).fetchone() or (0,)
-            for row in outcome.unexpected_rows:
-                conn.execute(
-                    """insert into dq.rule_failures (rule_run_id, county_code, month_start, measure, declared,
-                           computed, difference, row_detail) values (%s, %s, %s, %s, %s, %s, %s, %s)""",
-                    [
-                        rule_run_id,
-                        row.get("county_code"),
-                        row.get("month_start"),
-                        row.get("measure"),
-                        row.get("declared"),
-                        row.get("computed"),
-                        row.get("difference"),
-                        Jsonb(json.loads(json.dumps(row, default=str))),
-                    ],
-                )
-            if status == "passed":
-                passed.append(rule.id)
-            elif rule.severity == "fail":
-                failed.append(rule.id)
-                named = {str(row["mart"]) for row in outcome.unexpected_rows if row.get("mart")}
-                for mart in lineage().affected_marts(rule.relations(), named):
-                    held_back.setdefault(mart, []).append(rule.id)
-            else:
-                warned.append(rule.id)
+        for (rule, outcome, status), rows in zip(judged, findings, strict=True):
+            count = outcome.unexpected_count
+            rule_run_id = _record(conn, run_id, month, rule, status=status, error=outcome.error, rows=rows, count=count)
+            by_outcome["passed" if status == "passed" else rule.severity].append(rule.id)
+            for row in rows:
+                for code, state in row["official"]:  # a withheld figure stays withheld whatever else found it
+                    key = (str(row["county_code"]), code)
+                    if official.get(key, ("",))[0] not in ("withheld", "undecided"):
+                        official[key] = (state, rule_run_id)
+        declared_rule = next(r for r in rules.values() if r.kind == "declared" and r.severity == "fail")
+        blame.build_official_indicators(conn, month, declared_rule, official)
     owners = {rule.id: rule.owner for rule in rules.values()}
-    return Verdict(month, passed, failed, warned, held_back, owners)
+    return Verdict(month, by_outcome["passed"], by_outcome["fail"], by_outcome["warn"], held_back, owners, flagged)
+
+
+def _held_by_own_checks(judged: list[tuple[Rule, gx_context.Outcome, str]], marts: list[str]) -> dict[str, list[str]]:
+    """The marts each failed (or errored) fail rule holds back, by lineage; a declared figure that
+    disagrees with its mart is judged later, against these."""
+    held_back: dict[str, list[str]] = {}
+    for rule, outcome, status in judged:
+        if status == "passed" or rule.severity != "fail" or (rule.kind in blame.DECLARED_KINDS and status == "failed"):
+            continue
+        if rule.kind in blame.DECLARED_KINDS:  # errored: nothing is known of the declared figures
+            affected = {blame.OFFICIAL} | lineage().affected_marts(rule.relations() - {rule.relation})
+        else:
+            named = {str(row["mart"]) for row in outcome.unexpected_rows if row.get("mart")}
+            affected = lineage().affected_marts(rule.relations(), named) or (
+                {blame.OFFICIAL} if blame.DECLARED_RELATION in rule.relations() else set(marts)  # unplaceable: all
+            )
+        for mart in affected:
+            held_back.setdefault(mart, []).append(rule.id)
+    return held_back
+
+
+def _judge(judged: list[tuple[Rule, gx_context.Outcome, str]], held_back: dict[str, list[str]]) -> list[list[dict]]:
+    """Each outcome's offending rows with ``blame``, explanations and ``official``: the (figure, status) of the
+    official indicators they imply (``blame.STATUSES``)."""
+    contradicted = {  # (county, month, figure) the detail contradicts: the figure's name
+        (row["county_code"], str(row["month_start"]), row["measure"]): row.get("indicator_name") or row["measure"]
+        for rule, outcome, status in judged
+        if rule.kind == "declared" and status == "failed" and rule.severity == "fail"
+        for row in outcome.unexpected_rows
+    }
+    found = []
+    for rule, outcome, status in judged:
+        rows = []
+        for offending in outcome.unexpected_rows:
+            row = {**offending, "blame": None, "explanation_zh": None, "explanation_en": None, "official": []}
+            if rule.kind == "declared" and rule.severity == "fail" and status == "failed":
+                failing = [r for r in held_back.get(row["mart"], []) if r != rule.id]
+                row["blame"] = "computed" if failing else "declared"
+                row["explanation_zh"], row["explanation_en"] = blame.declared_explanation(
+                    row, row["mart"], row["blame"], failing
+                )
+                row["official"] = [(row["measure"], "undecided" if failing else "withheld")]
+            elif rule.kind == "declared":  # finds: truncation
+                row["explanation_zh"], row["explanation_en"] = blame.truncation_explanation(row)
+                row["official"] = [(row["measure"], "truncated")]
+            elif rule.kind == "consistency" and rule.severity == "fail":
+                figures = str(row.get("figures", "")).split(",")
+                month = str(row["month_start"])
+                suspects = [
+                    contradicted[key] for f in figures if (key := (row["county_code"], month, f)) in contradicted
+                ]
+                row["blame"] = "figures"
+                row["explanation_zh"], row["explanation_en"] = blame.consistency_explanation(row, suspects)
+                if not suspects:  # nothing tells which one is wrong: none of them is official
+                    row["official"] = [(figure, "withheld") for figure in figures]
+            elif rule.kind == "consistency":
+                row["explanation_zh"], row["explanation_en"] = blame.truncation_explanation(row)
+                row["official"] = [(row["measure"], "truncated")]
+            rows.append(row)
+        found.append(rows)
+    return found
+
+
+def _record(
+    conn: Connection,
+    run_id: str,
+    month: dt.date,
+    rule: Rule,
+    *,
+    status: str,
+    error: str | None,
+    rows: list[dict],
+    count: int | None = None,
+) -> int:
+    """One rule's outcome in ``dq.rule_runs`` and its offending rows in ``dq.rule_failures`` (``count``:
+    the rows that failed, when more than ``rows`` keeps)."""
+    count = len(rows) if count is None else count
+    (rule_run_id,) = conn.execute(
+        """insert into dq.rule_runs (run_id, month_start, rule_id, kind, relation, severity, status,
+               unexpected_count, owner, description_zh, description_en, error)
+           values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) returning rule_run_id""",
+        [run_id, month, rule.id, rule.kind, rule.relation, rule.severity, status, count, rule.owner,
+         rule.description_zh, rule.description_en, error],
+    ).fetchone() or (0,)  # fmt: skip
+    with conn.cursor() as cursor:
+        cursor.executemany(
+            """insert into dq.rule_failures (rule_run_id, county_code, month_start, measure, declared, computed,
+                   difference, row_detail, blame, explanation_zh, explanation_en)
+               values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+            [
+                [rule_run_id, row.get("county_code"), row.get("month_start"), row.get("measure"), row.get("declared"),
+                 row.get("computed"), row.get("difference"), Jsonb(json.loads(json.dumps(_detail(row), default=str))),
+                 row["blame"], row["explanation_zh"], row["explanation_en"]]
+                for row in rows
+            ],
+        )  # fmt: skip
+    return int(rule_run_id)
+
+
+def _detail(row: dict) -> dict:
+    return {key: value for key, value in row.items() if key not in ("official", "explanation_zh", "explanation_en")}
 
 
 def candidate_marts(conn: Connection) -> list[str]:
@@ -254,19 +335,20 @@ class Publication:
 
 
 def publish(conn: Connection, verdict: Verdict, run_id: str) -> Publication:
-    """Publish the month of every mart no failed rule taints, in one transaction; log the decision."""
+    """Publish the month of every mart no failed rule holds back (those a declared figure's finding concerns
+    with a warning flag), in one transaction; log the decision."""
     marts = candidate_marts(conn)
-    held = sorted(set(verdict.held_back) & set(marts)) if verdict.failed else []
-    if verdict.failed and not verdict.held_back:
-        held = marts  # a failure lineage cannot place holds everything back
+    held = sorted(set(verdict.held_back) & set(marts))
     released = [mart for mart in marts if mart not in held]
+    flagged = {mart: rules for mart, rules in verdict.flagged.items() if mart in released}
     status = "published" if not held else ("partial" if released else "held_back")
-    reason = None if not held else "failed rules: " + ", ".join(verdict.failed)
+    reason = None if not held else "failed rules: " + ", ".join(sorted({r for m in held for r in verdict.held_back[m]}))
+    results = {"failed": verdict.failed, "warned": verdict.warned, "held_back": verdict.held_back, "flagged": flagged}
     with conn.transaction():
         (publication_id,) = conn.execute(
             """insert into dq.publications (run_id, month_start, status, marts, held_back, source_files,
-                   rule_results, rules_passed, rules_failed, reason)
-               values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) returning publication_id""",
+                   rule_results, rules_passed, rules_failed, reason, flagged)
+               values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) returning publication_id""",
             [
                 run_id,
                 verdict.month,
@@ -274,10 +356,11 @@ def publish(conn: Connection, verdict: Verdict, run_id: str) -> Publication:
                 released,
                 held,
                 Jsonb(_source_files(conn, verdict.month)),
-                Jsonb({"failed": verdict.failed, "warned": verdict.warned, "held_back": verdict.held_back}),
+                Jsonb(results),
                 len(verdict.passed),
                 len(verdict.failed) + len(verdict.warned),
                 reason,
+                Jsonb(flagged),
             ],
         ).fetchone() or (0,)
         for mart in released:

@@ -167,6 +167,7 @@ class Outcome:
     success: bool
     unexpected_rows: list[dict[str, Any]]
     error: str | None
+    unexpected_count: int | None = None  # when more rows failed than unexpected_rows keeps (dbt tests)
 
 
 def run_checkpoint(url: str, month: dt.date, root_dir: Path | None = None) -> list[Outcome]:

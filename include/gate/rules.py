@@ -69,7 +69,8 @@ COMMON_FIELDS = {
 }
 # Fields only one kind reads; anything else in a rule is a typo and rejected.
 KIND_FIELDS = {
-    "declared": {"indicators"},
+    "declared": {"indicators", "finds"},
+    "consistency": {"relations", "finds"},
     "hierarchy": set(),
     "comparison": set(),
     "ratio": {"rate", "numerator", "denominator", "scale", "operand_rounding"},
@@ -79,6 +80,10 @@ KIND_FIELDS = {
     "outlier": {"min", "max", "max_change", "compare_to"},
 }
 COMPARE_TO = {"previous_month": "1 month", "previous_year": "1 year"}  # 环比, 同比
+# What a declared or consistency rule reports: figures no exact values can satisfy (printed by rounding or
+# by truncation), or rates that hold only when read as truncated (57.03% printed for 57.038%).
+FINDS = ("contradiction", "truncation")
+RELATIONS = ("ratio", "sum", "at_most")  # consistency: rate = 100 × a / b; whole = Σ parts; part ≤ whole
 
 
 @dataclass(frozen=True)
@@ -250,6 +255,7 @@ def _tolerance(spec: Any) -> tuple[Decimal, bool]:
 def _check_kind(rule: Rule) -> None:
     needs = {
         "declared": bool(rule.options.get("indicators")),
+        "consistency": bool(rule.options.get("relations")),
         "hierarchy": bool(rule.measures),
         "comparison": bool(rule.left and len(rule.right) == 1)
         and (bool(rule.measures) or all(s.value or s.aggregate == "count" for s in (rule.left, *rule.right) if s)),
@@ -265,6 +271,12 @@ def _check_kind(rule: Rule) -> None:
         raise ValueError(f"{rule.id}: the operator `in` is for cross_reference rules, and only it")
     if rule.options.get("compare_to", "previous_month") not in COMPARE_TO:
         raise ValueError(f"{rule.id}: compare_to must be one of {sorted(COMPARE_TO)}")
+    if rule.options.get("finds", "contradiction") not in FINDS:
+        raise ValueError(f"{rule.id}: finds must be one of {FINDS}")
+    for relation in rule.options.get("relations", ()):
+        kinds = set(relation) - {"figure"}
+        if "figure" not in relation or len(kinds) != 1 or not kinds <= set(RELATIONS):
+            raise ValueError(f"{rule.id}: a relation is a figure and one of {RELATIONS}: {relation!r}")
 
 
 def _rule(item: dict[str, Any], owner: str) -> Rule:
@@ -719,16 +731,24 @@ compared as (
     return _report(rule, ctes, _has_lineage(rule.relation), broken=broken, required=("declared",))
 
 
-def _declared(rule: Rule, schemas: Schemas) -> str:
-    """Figures a report declares (one row per county, month and indicator code) = the marts' values.
+# The columns of a declared figure the report and the official-indicators mart need: as printed, and its name.
+_PRINTED = ("declared_value", "declared_unit", "base_unit", "base_tolerance", "indicator_name")
 
-    ``indicators`` maps each code to the mart ``relation``, the ``value`` expression over its
-    columns, summed over the rows ``where`` (column: value) picks for each county and month
-    (one row for most figures), and optionally ``operator: ">"``
-    for a printed bound such as 超过50%. The declared value comes in its base unit with
-    ``base_tolerance`` beside it (half a unit of its last printed digit). Each offending row
-    names its mart, so the gate holds back that mart only.
-    """
+
+def _truncated(declared: str, computed: str) -> str:
+    """A rate whose exact value lies in [printed, printed + one printed unit): it was truncated, not rounded."""
+    return f"(base_unit = '%' and {computed} >= {declared} and {computed} < {declared} + 2 * base_tolerance)"
+
+
+def _findings(rule: Rule, broken: str, truncated: str) -> str:
+    """``finds: contradiction`` reports what no reading of the printing satisfies; ``truncation`` what only
+    a truncated rate satisfies."""
+    if rule.options.get("finds", "contradiction") == "truncation":
+        return f"({broken}) and {truncated}"
+    return f"({broken}) and not {truncated}"
+
+
+def _declared_ctes(rule: Rule, schemas: Schemas) -> str:
     computed = []
     for code, spec in rule.options["indicators"].items():
         relation = _identifier(spec["relation"])
@@ -741,30 +761,123 @@ def _declared(rule: Rule, schemas: Schemas) -> str:
             f"from {schemas.scoped(relation)} where {where or 'true'} group by county_code, month_start"
         )
     union = "\n        union all\n        ".join(computed)
-    ctes = f"""
+    printed = "".join(f", d.{column}" for column in _PRINTED)
+    return f"""
 declared as (select * from {{batch}} as declared_rows),
 computed as (
         {union}
 ),
 compared as (
     select d.county_code, d.month_start, d.indicator_code as measure, d.base_value as declared, c.computed,
-        d.base_tolerance, c.operator, c.mart, d.load_id, d.source_sheet, d.source_row
+        c.operator, c.mart{printed}, d.load_id, d.source_sheet, d.source_row
     from declared as d
     inner join computed as c
         on c.county_code = d.county_code and c.month_start = d.month_start and c.measure = d.indicator_code
 )"""
 
+
+def _declared(rule: Rule, schemas: Schemas) -> str:
+    """Figures a report declares (one row per county, month and indicator code) = the marts' values.
+
+    ``indicators`` maps each code to the mart ``relation``, the ``value`` expression over its
+    columns, summed over the rows ``where`` (column: value) picks for each county and month
+    (one row for most figures), and optionally ``operator: ">"``
+    for a printed bound such as 超过50%. The declared value comes in its base unit with
+    ``base_tolerance`` beside it (half a unit of its last printed digit). Each offending row
+    names its mart; the gate decides which side is wrong. A rate whose computed value it
+    truncates (57.03 for 57.038) is reported by ``finds: truncation`` only.
+    """
+
     def broken(declared: str, computed: str) -> str:
-        return (
+        differs = (
             f"case operator when '=' then abs({declared} - {computed}) > base_tolerance "
             f"when '>' then not ({computed} > {declared}) else not ({computed} >= {declared}) end"
         )
+        return _findings(rule, differs, f"(operator = '=' and {_truncated(declared, computed)})")
 
-    return _report(rule, ctes, True, extra=",\n    mart", broken=broken)
+    extra = "".join(f",\n    {column}" for column in ("mart", *_PRINTED))
+    return _report(rule, _declared_ctes(rule, schemas), True, extra=extra, broken=broken)
+
+
+def declared_values_sql(rule: Rule, schemas: Schemas = WAREHOUSE) -> str:
+    """Every declared figure of the month with the value its mart computes (``{batch}``: the declared rows)."""
+    ctes = _declared_ctes(rule, schemas).strip()
+    return f"with\n{ctes}\nselect county_code, month_start, measure, computed, mart from compared"
+
+
+def _consistency(rule: Rule, schemas: Schemas) -> str:
+    """Declared figures that cannot all be true at their printed precision (interval arithmetic).
+
+    Each of ``relations`` ties a ``figure`` to others declared for the same county and month:
+    ``ratio: [a, b]`` (the figure is the rate 100 × a / b), ``sum: [parts]`` (the figure is their
+    total) or ``at_most: whole`` (a part never exceeds its whole). Every declared value stands for
+    the interval its printing allows (± ``base_tolerance``, whole base units for counts and amounts);
+    the relation holds when some exact values inside those intervals satisfy it. ``computed`` is what
+    the other figures give (the rate of their printed values, the sum, the whole), ``low``/``high``
+    the exact values they allow for the figure.
+    A figure missing from the report skips its relation.
+    """
+    selects = []
+    for relation in rule.options["relations"]:
+        figure = _identifier(relation["figure"])
+        (kind,) = set(relation) - {"figure"}
+        others = [relation[kind]] if isinstance(relation[kind], str) else list(relation[kind])
+        names = [_identifier(code) for code in others]
+        joins = "".join(
+            f"\n    inner join figures as o{i} on o{i}.county_code = f.county_code and o{i}.month_start = f.month_start"
+            f" and o{i}.indicator_code = '{code}'"
+            for i, code in enumerate(names)
+        )
+        if kind == "ratio":
+            (a, b) = ("o0", "o1")
+            computed = f"round(100 * {a}.base_value / nullif({b}.base_value, 0), 4)"
+            low = f"100 * greatest({a}.lo, 0) / nullif({b}.hi, 0)"
+            high = f"100 * {a}.hi / nullif({b}.lo, 0)"
+        elif kind == "sum":
+            computed = " + ".join(f"o{i}.base_value" for i in range(len(names)))
+            low = " + ".join(f"o{i}.lo" for i in range(len(names)))
+            high = " + ".join(f"o{i}.hi" for i in range(len(names)))
+        else:  # at_most
+            computed, low, high = "o0.base_value", "null::numeric", "o0.hi"
+        values = " || '; ' || ".join(
+            f"{alias}.indicator_name || ' ' || trim_scale({alias}.declared_value)::text || {alias}.declared_unit"
+            for alias in ("f", *(f"o{i}" for i in range(len(names))))
+        )
+        selects.append(
+            f"""select f.county_code, f.month_start, '{figure}' as measure, f.base_value as declared,
+        {computed} as computed, {low} as low, {high} as high, '{kind}' as relation,
+        '{",".join([figure, *names])}' as figures, {values} as printed,
+        f.lo, f.hi{"".join(f", f.{column}" for column in _PRINTED)}, f.load_id, f.source_sheet, f.source_row
+    from figures as f{joins}
+    where f.indicator_code = '{figure}'"""
+        )
+    union = "\n    union all\n    ".join(selects)
+    ctes = f"""
+figures as (
+    select
+        declared_rows.*,
+        case when base_unit = '%' then base_value - base_tolerance else ceil(base_value - base_tolerance) end as lo,
+        case when base_unit = '%' then base_value + base_tolerance else floor(base_value + base_tolerance) end as hi
+    from {{batch}} as declared_rows
+),
+compared as (
+    {union}
+)"""
+
+    def broken(declared: str, computed: str) -> str:
+        outside = "(hi < low or lo > high)"
+        truncated = (
+            f"(base_unit = '%' and relation = 'ratio' and {declared} + 2 * base_tolerance > low and {declared} <= high)"
+        )
+        return _findings(rule, outside, truncated)
+
+    extra = "".join(f",\n    {column}" for column in ("relation", "figures", "printed", "low", "high", *_PRINTED))
+    return _report(rule, ctes, True, extra=extra, broken=broken, required=("declared",))
 
 
 TEMPLATES: dict[str, Callable[[Rule, Schemas], str]] = {
     "declared": _declared,
+    "consistency": _consistency,
     "hierarchy": _hierarchy,
     "comparison": _comparison,
     "ratio": _ratio,

@@ -54,3 +54,15 @@ alter table dq.publications add constraint publications_status_check
     check (status in ('published', 'partial', 'held_back'));
 comment on column dq.publications.marts is 'The marts whose month was published (replaced) by this decision.';
 comment on column dq.publications.held_back is 'The marts a failed fail-rule taints (by dbt lineage): their published month stays as it was.';
+
+-- Since issue 10: each offending row says which side is blamed, and why (in Chinese and English).
+alter table dq.rule_failures add column if not exists blame text;
+alter table dq.rule_failures add column if not exists explanation_zh text;
+alter table dq.rule_failures add column if not exists explanation_en text;
+alter table dq.rule_failures drop constraint if exists rule_failures_blame_check;
+alter table dq.rule_failures add constraint rule_failures_blame_check
+    check (blame in ('declared', 'computed', 'figures'));
+comment on column dq.rule_failures.blame is
+'declared: the declared figure is the suspect (the computed side passes its own checks); computed: the computed side fails its own checks too, so its mart is held back; figures: declared figures that cannot all be true together.';
+alter table dq.publications add column if not exists flagged jsonb not null default '{}';
+comment on column dq.publications.flagged is 'Marts published with a warning flag: mart -> the findings (rule ids) that concern it.';

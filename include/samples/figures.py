@@ -24,7 +24,7 @@ from include.ingest.contract import Section
 from include.samples.measures import Cube, Number, Spec, conditions, total, value
 
 FIGURES_FILE = Path(__file__).with_name("figures.yml")
-STATUSES = ("reproduced", "contradiction", "bound", "not_carried")
+STATUSES = ("reproduced", "contradiction", "truncated", "bound", "not_carried")
 CITY = config.CITY_CODE
 Partials = dict[str, dict[str, Any]]  # figure code -> county code -> number, or set for count_distinct
 

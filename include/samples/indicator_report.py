@@ -142,7 +142,9 @@ def rows(month: int, scale: float = 1.0) -> list[tuple[str, str, str, str]]:
             for county in counties():
                 if county.code in computed:
                     found.append((county.code, code, _shown(code, computed[county.code]), end))
-        if month == 12 and (scale == 1.0 or computed is None or figure.status in ("contradiction", "bound")):
+        if month == 12 and (
+            scale == 1.0 or computed is None or figure.status in ("contradiction", "truncated", "bound")
+        ):
             found.append((config.CITY_CODE, code, printed.value, printed.as_of))
         elif computed is not None and figure.status != "bound" and config.CITY_CODE in computed:
             found.append((config.CITY_CODE, code, _shown(code, computed[config.CITY_CODE]), end))

@@ -3,8 +3,10 @@
 A real December run (Airflow, dbt, GX) publishes; then the city row of the candidate
 league table is made one household larger than its counties, and the real gate
 holds the month back. The report of that month is loaded in Chromium, offline, and
-the test reads what Chromium shows: decisions, rules, the failing rows with their
-source file, the completeness grid, the charts.
+the test reads what Chromium shows: what was published, the summary of the findings
+(in Chinese, at printed precision), the failed rules, the warnings, the passed rules
+(collapsed), decisions, the failing rows with their source file, the completeness
+grid, the charts.
 """
 
 from __future__ import annotations
@@ -107,6 +109,11 @@ def elements(dom: str, tag: str, css_class: str) -> list[tuple[dict[str, str], s
     return found
 
 
+def squeeze(text: str) -> str:
+    """Visible text without the spaces tags leave around Chinese punctuation ('申报值 48613 ，' -> '申报值 48613，')."""
+    return re.sub(r"\s*([：，。；、（）])\s*", r"\1", text)
+
+
 def section(dom: str, element_id: str) -> str:
     match = re.search(rf'<(section|figure) id="{element_id}">(.*?)</\1>', dom, re.S)
     assert match, f"no #{element_id} in the page"
@@ -131,24 +138,113 @@ def test_header_shows_each_decision_of_the_month_with_its_source_files(page, con
     assert "部分发布 Partly published" in elements(dom, "span", "badge partial")[0][1]
 
 
+def test_page_opens_with_the_outcome_then_findings_failures_warnings_and_passed_collapsed(page, connect):
+    _, dom = page
+    order = ["outcome", "findings", "failures", "warnings", "passed", "decisions", "completeness"]
+    assert [dom.index(f'<section id="{name}">') for name in order] == sorted(
+        dom.index(f'<section id="{name}">') for name in order
+    )
+    passed = section(dom, "passed")
+    assert re.search(r"<details>\s*<summary>", passed), "the passed rules are collapsed"
+    marts, flagged, held_back = (
+        connect("auditor")
+        .execute(
+            "select marts, flagged, held_back from dq.publications where month_start = %s order by publication_id desc",
+            [DECEMBER],
+        )
+        .fetchone()
+    )
+    shown = {
+        a["data-outcome"]: set(a["data-marts"].split()) for a, _ in elements(section(dom, "outcome"), "li", "outcome")
+    }
+    assert shown == {"published": set(marts) - set(flagged), "flagged": set(flagged), "held_back": set(held_back)}
+    assert "mart_microcredit_league" in shown["held_back"]
+    [(_, held_text)] = [
+        (a, t) for a, t in elements(section(dom, "outcome"), "li", "outcome") if a["data-outcome"] == "held_back"
+    ]
+    assert "商丘市脱贫人口小额信贷通报表 mart_microcredit_league" in held_text, "the mart's Chinese name (dbt docs)"
+    assert "microcredit_league_county_sum" in held_text, "and the rule that held it back"
+
+
 def test_every_rule_of_the_latest_gate_run_is_listed_with_its_outcome(page, connect):
     from include.gate.rules import all_rules
 
-    listed = {a["data-rule"]: (a["data-status"], text) for a, text in elements(section(page[1], "rules"), "tr", "rule")}
+    dom = page[1]
+    blocks = {
+        name: {a["data-rule"]: (a["data-status"], a["data-severity"], text) for a, text in found}
+        for name, found in (
+            ("failures", elements(section(dom, "failures"), "article", "rule")),
+            ("warnings", elements(section(dom, "warnings"), "article", "rule")),
+            ("passed", elements(section(dom, "passed"), "tr", "rule")),
+        )
+    }
+    listed = {rule: status for found in blocks.values() for rule, (status, _, _) in found.items()}
     recorded = dict(
         connect("auditor")
         .execute("select rule_id, status from dq.rule_runs where run_id = %s and month_start = %s", [RUN_ID, DECEMBER])
         .fetchall()
     )
-    assert set(listed) == {rule.id for rule in all_rules()} == set(recorded)
-    assert {rule: status for rule, (status, _) in listed.items()} == recorded
-    assert listed["microcredit_league_county_sum"][0] == "failed"
-    text = listed["microcredit_league_county_sum"][1]
-    assert "通报表各县（市、区）户数之和等于商丘市合计" in text and "county rows add up" in text and "finance" in text
+    assert set(listed) == set(recorded) >= {rule.id for rule in all_rules()}, "every rule (and dbt test) is listed"
+    assert listed == recorded
+    assert {severity for _, severity, _ in blocks["failures"].values()} == {"fail"}
+    assert {severity for _, severity, _ in blocks["warnings"].values()} <= {"warn"}
+    assert {status for status, _, _ in blocks["passed"].values()} == {"passed"}
+    assert blocks["warnings"], "the month without most feeds has warnings too"
+    status, _, text = blocks["failures"]["microcredit_league_county_sum"]
+    assert status == "failed"
+    assert "通报表各县（市、区）户数之和等于商丘市合计" in text and "county rows add up" in text
+    assert "上下级汇总" in text and "金融办 / 合作银行 finance" in text, "kind and owner by their Chinese names"
+
+
+def test_summary_leads_with_each_finding_in_chinese_at_printed_precision(page, held_back, connect):
+    from include.audit_report import SUMMARY_LINES, published_figures
+
+    findings = section(page[1], "findings")
+    articles = elements(findings, "article", "finding")
+    auditor = connect("auditor")
+    failed = auditor.execute(
+        """select rule_id, severity, unexpected_count from dq.rule_runs where run_id = %s and month_start = %s
+           and status <> 'passed' order by severity = 'warn', rule_id""",
+        [RUN_ID, DECEMBER],
+    ).fetchall()
+    assert [(a["data-rule"], a["data-severity"]) for a, _ in articles] == [(r, s) for r, s, _ in failed]
+    blames = dict(
+        auditor.execute(
+            """select concat_ws(' ', r.rule_id, coalesce(f.county_code, ''), coalesce(f.measure, '')), f.blame
+               from dq.rule_failures f join dq.rule_runs r using (rule_run_id) where r.run_id = %s""",
+            [RUN_ID],
+        ).fetchall()
+    )
+    lines = [(a, squeeze(t)) for a, t in elements(findings, "li", "line")]
+    for (rule, _, count), (_, text) in zip(failed, articles, strict=True):
+        shown = [int(a["data-rows"]) for a, _ in lines if a["data-rule"] == rule]
+        assert 0 < len(shown) <= SUMMARY_LINES, rule
+        left_out = re.search(r"另有 (\d+) 处未列出", text)
+        assert sum(shown) + (int(left_out[1]) if left_out else 0) == count, f"{rule}: every row is counted"
+    assert lines, "the page opens with what was found"
+    for attributes, text in lines:
+        declared = re.search(r"申报值 ([^，]+)，计算值 ([^（。]+)[（。]", text)
+        assert declared, text
+        if attributes["data-measure"] in published_figures() and attributes["data-rule"].startswith("indicators_"):
+            assert published_figures()[attributes["data-measure"]]["name_zh"] in text
+            places = {len(n) for v in declared.groups() for n in re.findall(r"\d+\.(\d+)", v)}
+            assert len(places) <= 1, f"declared and computed at the same printed decimals: {text}"
+        else:
+            assert not re.search(r"\d\.\d{3,}", " ".join(declared.groups())), f"at most 2 decimals: {text}"
+        blame = blames[f"{attributes['data-rule']} {attributes['data-county']} {attributes['data-measure']}"]
+        assert ("未判定归因" in text) == (blame is None), text
+    city = next(t for a, t in lines if a["data-rule"] == "microcredit_league_county_sum")
+    declared, computed = held_back["city"] + 1, held_back["counties"]
+    assert city.startswith(f"商丘市 · 当年新增户数 new_households：申报值 {declared}，计算值 {computed}。"), city
+    name = auditor.execute("select file_name from ops.loads where feed = 'microcredit' and is_current").fetchone()[0]
+    assert f"来源 Source: {name}" in city
 
 
 def test_each_failure_shows_county_values_and_source_file(page, held_back, connect):
-    rows = elements(section(page[1], "failures"), "tr", "failure")
+    rows = [
+        *elements(section(page[1], "failures"), "tr", "failure"),
+        *elements(section(page[1], "warnings"), "tr", "failure"),
+    ]
     auditor = connect("auditor")
     recorded = auditor.execute(
         """select r.rule_id, count(*) from dq.rule_failures f join dq.rule_runs r using (rule_run_id)
@@ -168,8 +264,8 @@ def test_each_failure_shows_county_values_and_source_file(page, held_back, conne
         if a["data-rule"] == "microcredit_league_county_sum" and a["data-measure"] == "new_households"
     ]
     declared, computed = held_back["city"] + 1, held_back["counties"]
-    assert f"商丘市 {CITY} new_households {declared} {computed} 1 {name}" in text
-    assert sha in text
+    assert text.startswith(f"商丘市 {CITY} 当年新增户数 new_households {declared} {computed} 1 "), text
+    assert name in text and sha in text
 
 
 def test_completeness_grid_matches_the_view_cell_by_cell(page, connect):

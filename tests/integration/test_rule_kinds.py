@@ -40,6 +40,14 @@ EXPECTED: dict[str, set[tuple[str, str, Any, Any]]] = {
     "hierarchy_missing_skip": set(),
     "declared_kind_pass": set(),
     "declared_kind_fail": {("411421", "e_bad", 121, 120), ("411422", "r_bad", "10.01", 10)},
+    "consistency_pass": set(),
+    "consistency_fail": {
+        ("411421", "x_part", 11, 10),
+        ("411423", "x_total", 12, 10),
+        ("411423", "x_rate", "60.00", "50.0000"),
+        ("411424", "x_rate", "59.99", "60.0000"),
+    },
+    "consistency_truncation": {("411425", "t_rate", "57.03", "57.0380")},
     "control_totals_pass": set(),
     "control_totals_fail": {("411421", "dibao_amount", "303.0", "302.5")},
     "control_totals_distinct_pass": set(),
@@ -139,19 +147,38 @@ def build_tables(conn: psycopg.Connection) -> None:
     )
     # the indicator report in base units with each figure's printed tolerance (declared = computed):
     # e_ok as computed; e_bad one household too many in 411421; r_ok/r_bad printed rates (10 % everywhere)
+    # consistency: x_part <= x_whole (411421 declares 11 > 10); x_total = x_a + x_b (411423: 12 ≠ 6 + 4,
+    # 411422 prints 0.001 万户, 5 to 15: consistent); x_rate = 100 x_a / x_total (411423: 60 ≠ 50, and 411424
+    # prints 59.99 for exactly 60); t_rate = 100 t_a / t_b is 57.038 %, printed 57.04, in 411425 truncated to 57.03
     declared = []
     for county, _, _new, eligible in league:
-        declared += [
-            (county, MONTH, "e_ok", Decimal(eligible), Decimal("0.5")),
-            (county, MONTH, "e_bad", Decimal(eligible + (1 if county == "411421" else 0)), Decimal("0.5")),
-            (county, MONTH, "r_ok", Decimal("10.00"), Decimal("0.005")),
-            (county, MONTH, "r_bad", Decimal("10.01" if county == "411422" else "10.00"), Decimal("0.005")),
-        ]
+        figures = {
+            "e_ok": Decimal(eligible),
+            "e_bad": Decimal(eligible + (1 if county == "411421" else 0)),
+            "r_ok": Decimal("10.00"),
+            "r_bad": Decimal("10.01" if county == "411422" else "10.00"),
+            "x_part": Decimal(11 if county == "411421" else 5),
+            "x_whole": Decimal(10),
+            "x_a": Decimal(6),
+            "x_b": Decimal(4),
+            "x_total": Decimal("0.001" if county == "411422" else 12 if county == "411423" else 10),
+            "x_rate": Decimal("59.99" if county == "411424" else "60.00"),
+            "t_a": Decimal(57038),
+            "t_b": Decimal(100000),
+            "t_rate": Decimal("57.03" if county == "411425" else "57.04"),
+        }
+        for code, value in figures.items():
+            unit = "%" if "_r" in code or code.startswith("r_") else "万户" if value == Decimal("0.001") else "户"
+            base = value * 10000 if unit == "万户" else value
+            tolerance = Decimal("0.5").scaleb(value.as_tuple().exponent) * (10000 if unit == "万户" else 1)  # type: ignore[arg-type]
+            declared.append(
+                (county, MONTH, code, base, tolerance, value, unit, "%" if unit == "%" else "户", code.upper())
+            )
     _create(
         conn,
         "stg_rk__declared",
-        f"county_code text, month_start date, indicator_code text, base_value numeric, base_tolerance numeric,"
-        f" {LINEAGE}",
+        "county_code text, month_start date, indicator_code text, base_value numeric, base_tolerance numeric,"
+        f" declared_value numeric, declared_unit text, base_unit text, indicator_name text, {LINEAGE}",
         [(*r, *_lineage("指标", n + 2)) for n, r in enumerate(declared)],
     )
     # printed rates and ranks: 57.038 %, 23.465 % (a half exactly), 23.4649 %; the city prints none

@@ -3,8 +3,9 @@
 The marts are read against the city's published figures (dbt_project/seeds/ref_published_2021_figures.csv),
 through the same figure → mart mapping the gate uses (expectations/rules/indicators.yml). The December
 indicator report carries the figures as the city printed them, so the gate must name each contradiction
-in them (documented in include/samples/figures.yml) and hold back only the marts they concern; November
-must publish cleanly.
+in them (documented in include/samples/figures.yml), blame the declared figure (the marts are consistent
+with themselves), publish every mart and withhold the contradicted figures from the official indicators;
+November must publish cleanly.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ import datetime as dt
 import os
 import subprocess
 import sys
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-import psycopg
 import pytest
 import yaml
 
@@ -29,8 +29,10 @@ NOVEMBER, DECEMBER = dt.date(2021, 11, 1), dt.date(2021, 12, 1)
 CITY = config.CITY_CODE
 INDICATORS = yaml.safe_load((config.RULES_DIR / "indicators.yml").read_text(encoding="utf-8"))["rules"][0]["indicators"]
 RULE = "indicators_declared_equal_computed"
-# The marts each contradiction concerns (the lineage of the mart its figure maps to).
+TRUNCATION_RULE = "indicators_rates_truncated"
+CONSISTENCY_RULE = "indicators_declared_consistent"
 CONTRADICTIONS = {code for code, figure in figures.load().items() if figure.status == "contradiction"}
+TRUNCATED = {code for code, figure in figures.load().items() if figure.status == "truncated"}
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +42,7 @@ def year_end(warehouse, landing, run_dag, smtp_sink) -> dict[dt.date, str]:
         missing = [m for m in (11, 12) if not (config.LANDING_DIR / feed / module.file_name(m)).exists()]
         if missing:
             module.generate(config.LANDING_DIR, months=range(min(missing), 13), scale=1.0)
-    with psycopg.connect(warehouse.url("transformer"), autocommit=True) as conn:
-        before = published_rows(conn, "mart_microcredit_league", DECEMBER)
-    states = {month: run_dag(month) for month in (NOVEMBER, DECEMBER)}
-    states["league_before"] = before  # type: ignore[index]
-    return states
+    return {month: run_dag(month) for month in (NOVEMBER, DECEMBER)}
 
 
 def published_rows(conn, mart: str, month: dt.date) -> list[tuple]:
@@ -67,7 +65,7 @@ def latest_failures(conn, month: dt.date) -> list[tuple]:
         """with latest as (select distinct on (rule_id) * from dq.rule_runs where month_start = %s
                            order by rule_id, rule_run_id desc)
            select l.rule_id, l.severity, l.status, f.county_code, f.measure, f.declared, f.computed,
-                  f.row_detail ->> 'mart'
+                  f.row_detail ->> 'mart', f.blame, f.explanation_zh
            from latest l left join dq.rule_failures f using (rule_run_id)
            where l.status <> 'passed' order by 1, 4, 5""",
         [month],
@@ -114,38 +112,71 @@ def test_november_publishes_every_mart(year_end, connect):
 
 
 def test_the_gate_names_every_contradiction_in_the_published_figures(year_end, connect):
-    """Each documented contradiction, with the printed value declared and the detail's value computed."""
-    found = {
-        measure: (declared, computed, mart)
-        for rule, severity, _, county, measure, declared, computed, mart in latest_failures(
-            connect("transformer"), DECEMBER
-        )
-        if rule == RULE and county == CITY
-    }
+    """Each documented contradiction, with the printed value declared, the detail's value computed, and the
+    declared figure blamed: its mart passes every check of its own."""
+    failures = latest_failures(connect("transformer"), DECEMBER)
+    found = {row[4]: row for row in failures if row[0] == RULE and row[3] == CITY}
     assert set(found) == CONTRADICTIONS
     for code in CONTRADICTIONS:
-        declared, computed, mart = found[code]
+        *_, declared, computed, mart, blamed, explanation = found[code]
         value, tolerance = printed(code)
         assert declared == value, code
         carried = figures.load()[code].carried
         assert carried is not None and abs(computed - carried) <= tolerance + Decimal("0.005"), (code, computed)
         assert mart == INDICATORS[code]["relation"]
-    others = [f for f in latest_failures(connect("transformer"), DECEMBER) if f[0] != RULE and f[1] == "fail"]
+        assert blamed == "declared" and "申报数存疑" in explanation and figures.published()[code].name_zh in explanation
+    truncated = {row[4] for row in failures if row[0] == TRUNCATION_RULE and row[3] == CITY}
+    assert truncated == TRUNCATED
+    assert {row[4]: row[8] for row in failures if row[0] == CONSISTENCY_RULE} == {
+        "hardship_cleared_persons": "figures",  # 56586 cleared > 16523 in the category
+        "cleared_persons": "figures",  # 29847 ≠ 10994 + 13267 + 56586
+    }
+    others = [f for f in failures if f[0] not in (RULE, CONSISTENCY_RULE) and f[1] == "fail"]
     assert others == [], "only the declared figures may fail in December"
 
 
-def test_december_holds_back_only_the_marts_the_contradictions_concern(year_end, connect):
+def test_december_publishes_every_mart_and_flags_those_a_contradicted_figure_concerns(year_end, connect):
     conn = connect("transformer")
     status, marts, held_back, reason = latest_publication(conn, DECEMBER)
+    assert status == "published" and held_back == [], reason
+    (flagged,) = conn.execute(
+        "select flagged from dq.publications where month_start = %s order by publication_id desc limit 1", [DECEMBER]
+    ).fetchone()
     concerned = {INDICATORS[code]["relation"] for code in CONTRADICTIONS}
-    assert status == "partial" and set(held_back) == concerned, reason
-    assert {"mart_subsidies", "mart_assets", "mart_feed_completeness"} <= set(marts)
-    assert not set(marts) & concerned
-    assert published_rows(conn, "mart_subsidies", DECEMBER), "an unaffected mart was not published"
-    assert published_rows(conn, "mart_microcredit_league", DECEMBER) == year_end["league_before"], (
-        "a held-back mart changed in the BI schema"
+    assert flagged == {mart: [RULE] for mart in concerned}
+    assert {"mart_microcredit_league", "mart_monitored_risk_summary", "mart_official_indicators"} <= set(marts)
+    assert (
+        published_rows(conn, "mart_microcredit_league", DECEMBER)
+        == conn.execute(
+            "select * from candidate.mart_microcredit_league where month_start = %s order by county_code", [DECEMBER]
+        ).fetchall()
+    ), "December's league table is consistent with itself: BI users get it"
+    assert year_end[DECEMBER] == "failed", "a failed check must fail the run (the owner answers for the figure)"
+
+
+def test_the_official_indicators_withhold_exactly_the_contradicted_figures(year_end, connect):
+    rows = (
+        connect("bi")
+        .execute(
+            """select indicator_code, declared_value, official_value, status from marts.mart_official_indicators
+               where month_start = %s and county_code = %s""",
+            [DECEMBER, CITY],
+        )
+        .fetchall()
     )
-    assert year_end[DECEMBER] == "failed", "a failed check must fail the run"
+    by_code = {code: (declared, official, status) for code, declared, official, status in rows}
+    assert set(by_code) == set(figures.published())
+    for code, (declared, official, status) in by_code.items():
+        figure = figures.load()[code]
+        assert declared == Decimal(figures.published()[code].value), code
+        if figure.status == "contradiction":
+            assert (official, status) == (None, "withheld"), code
+        elif figure.status == "truncated":
+            assert (official, status) == (declared, "truncated"), code
+        elif figure.status == "not_carried" or code not in INDICATORS:
+            assert (official, status) == (declared, "unverified"), code
+        else:
+            assert official == declared and status in ("consistent", "bound_holds", "unverified"), (code, status)
 
 
 def test_every_figure_the_marts_express_is_the_published_one_or_a_documented_contradiction(year_end, connect):
@@ -170,8 +201,8 @@ def test_every_figure_the_marts_express_is_the_published_one_or_a_documented_con
             assert figure.status != "contradiction", f"{code} is documented as a contradiction but matches"
         else:
             contradicted.append(code)
-            assert figure.status == "contradiction", f"{code}: mart {computed}, published {value}"
-    assert set(contradicted) == CONTRADICTIONS
+            assert figure.status in ("contradiction", "truncated"), f"{code}: mart {computed}, published {value}"
+    assert set(contradicted) == CONTRADICTIONS | TRUNCATED
     carried = {code for code, f in figures.load().items() if f.published and f.status != "not_carried"}
     assert carried <= set(INDICATORS), f"figures no mart expresses: {sorted(carried - set(INDICATORS))}"
     assert len(checked) + len(needs_history) + len(contradicted) + 1 == len(carried)
@@ -277,3 +308,49 @@ def test_two_months_validated_at_once_get_the_verdicts_they_get_alone(year_end, 
         statuses |= {rule: "failed" for rule in verdict["failed"] + verdict["warned"]}
         assert statuses == expected[month], month
     assert RULE in results[DECEMBER][0]["failed"] and RULE not in results[NOVEMBER][0]["failed"]
+
+
+def test_a_declared_figure_one_printed_unit_off_is_caught_and_one_within_its_rounding_is_not(year_end, connect):
+    """Each figure December's marts express, declared for 商丘市 as its computed value printed at the published
+    precision, passes the gate's declared = computed rules; one unit of that precision up or down is caught
+    (a contradiction, or a rate the change makes a truncation). Year-to-date figures need January to October
+    (not loaded here); `make run` checks them on the whole year."""
+    from include.gate import gx_context
+    from include.gate.rules import all_rules, compile_sql
+
+    conn = connect("transformer")
+    conn.execute("select set_config(%s, %s, false)", [gx_context.MONTH_SETTING, DECEMBER.isoformat()])
+    rules = {rule.id: rule for rule in all_rules()}
+    computed = {
+        code: value
+        for code, spec in INDICATORS.items()
+        if spec.get("operator", "=") == "=" and (value := mart_value(conn, code, DECEMBER)) is not None
+    }
+    assert len(computed) >= 40, sorted(computed)
+
+    def caught(shift: int) -> set[str]:
+        conn.execute("drop table if exists perturbed")
+        conn.execute(
+            "create temp table perturbed as select * from staging.stg_indicator_report__indicators"
+            " where month_start = %s and county_code = %s",
+            [DECEMBER, CITY],
+        )
+        for code, value in computed.items():
+            base, tolerance = printed(code)
+            factor = base / Decimal(figures.published()[code].value) if Decimal(figures.published()[code].value) else 1
+            unit = Decimal(1).scaleb(-figures.published()[code].decimals)
+            shown = (value / factor).quantize(unit, ROUND_HALF_UP) + shift * unit  # computed, at the printed precision
+            conn.execute(
+                """update perturbed set declared_value = %s, base_value = %s, base_tolerance = %s
+                   where indicator_code = %s""",
+                [shown, shown * factor, tolerance, code],
+            )
+        found = set()
+        for rule_id in (RULE, TRUNCATION_RULE):
+            query = compile_sql(rules[rule_id]).replace("{batch}", "perturbed")
+            found |= {row[2] for row in conn.execute(query).fetchall()}
+        return found
+
+    assert caught(0) == set(), "a figure within its rounding raised a finding"
+    for shift in (1, -1):
+        assert caught(shift) == set(computed), f"{sorted(set(computed) - caught(shift))} off by {shift} unit(s)"

@@ -31,6 +31,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from psycopg.rows import dict_row
 
 from include import charts, config
+from include.gate import dbt_tests
 from include.gate.rules import Rule, Side, parse
 from include.ingest import values
 from include.ingest.contract import contracts
@@ -274,8 +275,9 @@ def unit_factors() -> dict[str, Decimal]:
 @cache
 def departments() -> dict[str, str]:
     """Owner code to the department's Chinese name, from the feed contracts: of the names a code goes by
-    there, the shortest once notes in brackets are dropped (乡村振兴局, not 乡村振兴局（汇总各部门报送）)."""
-    names: dict[str, str] = {}
+    there, the shortest once notes in brackets are dropped (乡村振兴局, not 乡村振兴局（汇总各部门报送）);
+    the dbt tests' owner is the warehouse's engineers."""
+    names: dict[str, str] = {dbt_tests.OWNER: dbt_tests.OWNER_ZH}
     for contract in contracts().values():
         name = re.sub(r"（[^）]*）|\([^)]*\)", "", contract.department_zh).strip()
         if len(name) < len(names.get(contract.department, name + " ")):
@@ -452,12 +454,13 @@ def failures(conn: psycopg.Connection[Any], month: dt.date, rules: list[dict[str
 
 def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A finding's offending rows as summary lines, the 商丘市 row first, then the counties in order: one line
-    per row, except that rows which read the same (measure, values as printed, blame and why) share one line
+    per row, except that rows which read the same (measure, group, values as printed, blame and why) share one line
     with all their places (``places``), sources (``sources``) and how many rows it stands for (``count``)."""
     order = {code: i for i, code in enumerate(counties())} | {config.CITY_CODE: -1}
     lines: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in sorted(rows, key=lambda row: (order.get(row["county_code"], len(order)), row["measure"] or "")):
-        key = (row["measure"], row["shown"][:2], row["blame"], row["explanation_zh"], row["explanation_en"])
+        group = row["row_detail"].get("group_key")  # a rule checked per group (`by`) names its group
+        key = (row["measure"], group, row["shown"][:2], row["blame"], row["explanation_zh"], row["explanation_en"])
         line = lines.setdefault(key, {**row, "places": [], "sources": [], "count": 0})
         line["count"] += 1
         if row["county_code"] not in line["places"]:

@@ -305,7 +305,7 @@ def explain(
             [start, name],
         )
     )
-    published_runs = [p["run_id"] for p in result.publications if p["status"] == "published"]
+    published_runs = [p["run_id"] for p in result.publications]  # each published this mart (fully or partly)
     run = published_runs[-1] if published_runs else None
     relations = {name} | {n.name for n in nodes}
     rules = {rule.id: rule for rule in all_rules()}

@@ -33,6 +33,7 @@ from include.gate.rules import Rule
 
 log = logging.getLogger(__name__)
 OWNER = "data_engineering"  # who answers for a structural failure (a test's `meta: {owner: ...}` overrides it)
+OWNER_ZH = "数据工程组"  # the warehouse's own engineers: not a department that sends a feed
 ROWS_KEPT = 200  # failing rows kept per test in dq.rule_failures (as many as GX keeps of a rule's)
 INVOCATION = "dbt_test"  # the check recorded when dbt itself could not run the tests
 

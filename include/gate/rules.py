@@ -16,6 +16,11 @@ or fact relation, so the gate can record and report any failure the same way.
 ``{batch}`` is the rule's primary relation restricted to the run's month; other
 relations are read through their month-scoped ``gate.<relation>`` views, and
 earlier months (monotonic, outlier) from the relation itself.
+
+A relation with several rows per county and month (one per programme, feed, category, ...) is
+checked per group: ``by: [program_code]`` adds its columns to the county and month that pair the
+rows (``GROUPED`` kinds), and each offending row names its group in ``group_key``
+(``program_code=dibao``), so one rule replaces one copy per group.
 """
 
 from __future__ import annotations
@@ -79,6 +84,9 @@ KIND_FIELDS = {
     "cross_reference": {"same_month"},
     "outlier": {"min", "max", "max_change", "compare_to"},
 }
+# Kinds whose rows can be compared per group (`by`); rank's own `by` is the figure it ranks.
+GROUPED = ("hierarchy", "comparison", "monotonic", "outlier")
+GROUP_KEYS = ("county_code", "month_start")  # every rule pairs rows by these already
 COMPARE_TO = {"previous_month": "1 month", "previous_year": "1 year"}  # 环比, 同比
 # What a declared or consistency rule reports: figures no exact values can satisfy (printed by rounding or
 # by truncation), or rates that hold only when read as truncated (57.03% printed for 57.038%).
@@ -118,6 +126,7 @@ class Rule:
     tolerance: Decimal = Decimal(0)
     relative: bool = False  # tolerance is a fraction of the computed value
     missing: str = "fail"
+    by: tuple[str, ...] = ()  # group columns: rows are paired per county, month and group (GROUPED kinds)
     options: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -213,6 +222,16 @@ def _side(spec: dict[str, Any], default_relation: str) -> Side:
     )
 
 
+def _group_by(spec: Any) -> tuple[str, ...]:
+    """``by``: a column or a list of distinct columns other than county_code and month_start."""
+    if spec is None:
+        return ()
+    columns = tuple(_identifier(column) for column in (spec if isinstance(spec, list) else [spec]))
+    if not columns or len(set(columns)) != len(columns) or set(columns) & set(GROUP_KEYS):
+        raise ValueError(f"`by` lists distinct columns other than {GROUP_KEYS}: {spec!r}")
+    return columns
+
+
 def _months(spec: Any) -> tuple[str, ...]:
     """``all``, or a list of ``YYYY-MM`` (that month), ``12`` (every December) and ``quarter_ends``."""
     if spec == "all":
@@ -284,7 +303,7 @@ def _rule(item: dict[str, Any], owner: str) -> Rule:
     kind = item["kind"]
     if kind not in TEMPLATES:
         raise ValueError(f"{rule_id}: unknown rule kind {kind!r}")
-    unknown = set(item) - COMMON_FIELDS - KIND_FIELDS[kind]
+    unknown = set(item) - COMMON_FIELDS - KIND_FIELDS[kind] - ({"by"} if kind in GROUPED else set())
     if unknown:
         raise ValueError(f"{rule_id}: unknown field(s) for a {kind} rule: {sorted(unknown)}")
     if item["severity"] not in SEVERITIES:
@@ -326,6 +345,7 @@ def _rule(item: dict[str, Any], owner: str) -> Rule:
         tolerance=tolerance,
         relative=relative,
         missing=missing,
+        by=_group_by(item.get("by")) if kind in GROUPED else (),
         options={key: value for key, value in item.items() if key in KIND_FIELDS[kind]},
     )
     _check_kind(rule)
@@ -373,6 +393,26 @@ def _has_lineage(relation: str) -> bool:
 def _lineage(alias: str, relation: str) -> str:
     """``, alias.load_id, alias.source_sheet, alias.source_row`` when the relation carries lineage."""
     return "".join(f", {alias}.{column}" for column in LINEAGE) if _has_lineage(relation) else ""
+
+
+def _group_key(by: tuple[str, ...], alias: str) -> str:
+    """``, concat('program_code=', s.program_code::text) as group_key``: the group of a row as text, which
+    pairs rows of relations whose group columns differ in type, and pairs null groups too (``=`` on the
+    columns would not); empty without ``by``."""
+    if not by:
+        return ""
+    parts = ", ".join(f"'{', ' if i else ''}{column}=', {alias}.{column}::text" for i, column in enumerate(by))
+    return f", concat({parts}) as group_key"
+
+
+def _same_group(by: tuple[str, ...], left: str, right: str) -> str:
+    """`` and left.group_key = right.group_key``: the join condition a rule compared per group adds."""
+    return f" and {left}.group_key = {right}.group_key" if by else ""
+
+
+def _either_group(by: tuple[str, ...], left: str, right: str) -> str:
+    """The group of a row of a full outer join of ``left`` and ``right`` (either side may be missing)."""
+    return f",\n        coalesce({left}.group_key, {right}.group_key) as group_key" if by else ""
 
 
 def _number(value: Decimal | float) -> str:
@@ -429,7 +469,8 @@ def _report(
     required: tuple[str, ...] = ("declared", "computed"),
     places: bool = True,
 ) -> str:
-    """The offending rows of ``compared``: in scope, and breaking the rule (``missing`` decides nulls)."""
+    """The offending rows of ``compared``: in scope, and breaking the rule (``missing`` decides nulls);
+    with ``by``, each names its group (``group_key``)."""
     declared, computed = "declared", "computed"
     if rule.missing == "zero":
         declared, computed = "coalesce(declared, 0)", "coalesce(computed, 0)"
@@ -442,6 +483,8 @@ def _report(
     scope = _scope(rule, places=places)
     where = f"({condition})" if scope == "true" else f"{scope} and ({condition})"
     lineage_columns = "".join(f",\n    {column}" for column in LINEAGE) if lineage else ""
+    if rule.by:
+        lineage_columns += ",\n    group_key"
     values = (
         "declared,\n    computed" if rule.missing != "zero" else f"{declared} as declared,\n    {computed} as computed"
     )
@@ -467,17 +510,18 @@ def _where(side: Side, alias: str) -> str:
     return " and ".join(conditions) or "true"
 
 
-def _side_rows(side: Side, source: str, pairs: list[tuple[str, str]]) -> str:
-    """One side of a comparison as rows (county_code, month_start, measure, value [, lineage]).
+def _side_rows(side: Side, source: str, pairs: list[tuple[str, str]], by: tuple[str, ...] = ()) -> str:
+    """One side of a comparison as rows (county_code, month_start, measure, value [, lineage] [, group_key]).
 
-    An aggregated side sums (counts) its rows per county and month, and over the whole city for
-    the 商丘市 row: a distinct count there counts each key once, not once per county.
+    An aggregated side sums (counts) its rows per county and month (and group, ``by``), and over the
+    whole city for the 商丘市 row: a distinct count there counts each key once, not once per county.
     """
     alias = "s"
+    group = _group_key(by, alias)
     if not side.aggregate:
         values = ", ".join(f"('{name}', ({_qualify(expr, alias)})::numeric)" for name, expr in pairs)
         return f"""
-    select {alias}.county_code, {alias}.month_start, v.measure, v.value{_lineage(alias, side.relation)}
+    select {alias}.county_code, {alias}.month_start, v.measure, v.value{_lineage(alias, side.relation)}{group}
     from {source} as {alias} cross join lateral (values {values}) as v (measure, value)
     where {_where(side, alias)}"""
     if side.aggregate == "sum":
@@ -486,16 +530,19 @@ def _side_rows(side: Side, source: str, pairs: list[tuple[str, str]]) -> str:
     else:  # count rows (or non-null values), or distinct values: compared as text
         values = ", ".join(f"('{name}', ({f'{alias}.{expr}' if expr else '1'})::text)" for name, expr in pairs)
         total = "count(distinct v.value)" if side.aggregate == "count_distinct" else "count(v.value)"
+    groups = [f"{alias}.{column}" for column in by]  # kept in the 商丘市 grouping set too
+    per_county = ", ".join([f"{alias}.month_start", f"{alias}.county_code", "v.measure", *groups])
+    per_city = ", ".join([f"{alias}.month_start", "v.measure", *groups])
     return f"""
     select
         case when grouping({alias}.county_code) = 1 then '{config.CITY_CODE}' else {alias}.county_code end
             as county_code,
         {alias}.month_start,
         v.measure,
-        {total}::numeric as value
+        {total}::numeric as value{group}
     from {source} as {alias} cross join lateral (values {values}) as v (measure, value)
     where {_where(side, alias)}
-    group by grouping sets (({alias}.month_start, {alias}.county_code, v.measure), ({alias}.month_start, v.measure))"""
+    group by grouping sets (({per_county}), ({per_city}))"""
 
 
 def _source(rule: Rule, relation: str, schemas: Schemas) -> str:
@@ -503,7 +550,8 @@ def _source(rule: Rule, relation: str, schemas: Schemas) -> str:
 
 
 def _comparison(rule: Rule, schemas: Schemas) -> str:
-    """Left <operator> right per county and month: 汇总 = detail, part <= whole, declared = computed."""
+    """Left <operator> right per county and month (and group, ``by``): 汇总 = detail, part <= whole,
+    declared = computed."""
     assert rule.left
     left, right = rule.left, rule.right[0]
     if rule.measures:
@@ -520,9 +568,9 @@ def _comparison(rule: Rule, schemas: Schemas) -> str:
         if traced
     )
     ctes = f"""
-lhs as ({_side_rows(left, _source(rule, left.relation, schemas), [(n, lhs) for n, lhs, _ in pairs])}
+lhs as ({_side_rows(left, _source(rule, left.relation, schemas), [(n, lhs) for n, lhs, _ in pairs], rule.by)}
 ),
-rhs as ({_side_rows(right, _source(rule, right.relation, schemas), [(n, rhs) for n, _, rhs in pairs])}
+rhs as ({_side_rows(right, _source(rule, right.relation, schemas), [(n, rhs) for n, _, rhs in pairs], rule.by)}
 ),
 compared as (
     select
@@ -530,10 +578,12 @@ compared as (
         coalesce(lhs.month_start, rhs.month_start) as month_start,
         coalesce(lhs.measure, rhs.measure) as measure,
         lhs.value as declared,
-        rhs.value as computed{lineage}
+        rhs.value as computed{lineage}{_either_group(rule.by, "lhs", "rhs")}
     from lhs
     full outer join rhs
-        on lhs.county_code = rhs.county_code and lhs.month_start = rhs.month_start and lhs.measure = rhs.measure
+        on lhs.county_code = rhs.county_code and lhs.month_start = rhs.month_start and lhs.measure = rhs.measure{
+        _same_group(rule.by, "lhs", "rhs")
+    }
 )"""
     return _report(rule, ctes, bool(traced))
 
@@ -547,18 +597,20 @@ def _unpivot(alias: str, measures: tuple[str, ...], previous: str = "") -> str:
 
 
 def _hierarchy(rule: Rule, schemas: Schemas) -> str:
-    """The county rows add up to the 商丘市 row (declared: the city row; computed: the sum of the counties)."""
+    """The county rows add up to the 商丘市 row (declared: the city row; computed: the sum of the counties),
+    in each group (``by``: the county rows of a programme add up to its 商丘市 row)."""
     city = config.CITY_CODE
     lineage = _has_lineage(rule.relation)
+    group = ", group_key" if rule.by else ""
     ctes = f"""
 long as (
-    select b.county_code, b.month_start, m.measure, m.value{_lineage("b", rule.relation)}
+    select b.county_code, b.month_start, m.measure, m.value{_lineage("b", rule.relation)}{_group_key(rule.by, "b")}
     from {{batch}} as b {_unpivot("b", rule.measures)}
 ),
 city as (select * from long where county_code = '{city}'),
 parts as (
-    select month_start, measure, sum(value) as value from long where county_code <> '{city}'
-    group by month_start, measure
+    select month_start, measure{group}, sum(value) as value from long where county_code <> '{city}'
+    group by month_start, measure{group}
 ),
 compared as (
     select
@@ -566,9 +618,11 @@ compared as (
         coalesce(city.month_start, parts.month_start) as month_start,
         coalesce(city.measure, parts.measure) as measure,
         city.value as declared,
-        parts.value as computed{_lineage("city", rule.relation)}
+        parts.value as computed{_lineage("city", rule.relation)}{_either_group(rule.by, "city", "parts")}
     from city
-    full outer join parts on city.month_start = parts.month_start and city.measure = parts.measure
+    full outer join parts on city.month_start = parts.month_start and city.measure = parts.measure{
+        _same_group(rule.by, "city", "parts")
+    }
 )"""
     return _report(rule, ctes, lineage, places=False)
 
@@ -628,9 +682,12 @@ compared as (
 
 
 def _previous(rule: Rule, schemas: Schemas, interval: str) -> str:
+    """The same county's (and group's) row ``interval`` earlier, as ``p``."""
+    same_group = "".join(f" and p.{column} is not distinct from b.{column}" for column in rule.by)
     return (
         f"left join {schemas.full(rule.relation)} as p\n"
         f"        on p.county_code = b.county_code and p.month_start = (b.month_start - interval '{interval}')::date"
+        f"{same_group}"
     )
 
 
@@ -648,7 +705,7 @@ def _monotonic(rule: Rule, schemas: Schemas) -> str:
 compared as (
     select b.county_code, b.month_start, m.measure, m.value as declared, m.previous as computed{
         _lineage("b", rule.relation)
-    }
+    }{_group_key(rule.by, "b")}
     from {{batch}} as b
     {_previous(rule, schemas, "1 month")}
     {_unpivot("b", rule.measures, "p")}
@@ -714,7 +771,7 @@ compared as (
         m.measure,
         m.value as declared,
         {f"case{bounds} else m.previous end" if bounds else "m.previous"} as computed,
-        m.previous{_lineage("b", rule.relation)}
+        m.previous{_lineage("b", rule.relation)}{_group_key(rule.by, "b")}
     from {{batch}} as b
     {_previous(rule, schemas, COMPARE_TO[rule.options.get("compare_to", "previous_month")])}
     {_unpivot("b", rule.measures, "p")}

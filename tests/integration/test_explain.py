@@ -74,8 +74,10 @@ def test_explains_a_county_figure_from_fact_rows_to_file_and_rules(published, co
     lineage = {"mart_microcredit_league"} | {
         n.name for n in upstream(load_manifest(), "model.shangqiu.mart_microcredit_league")
     }
-    rules = {rule.id: rule for rule in all_rules()}
-    assert all(rules[r["rule_id"]].relations() & lineage for r in result.rules), "a rule of another mart is listed"
+    rules = {rule.id: rule for rule in all_rules()}  # and the dbt tests, by the model they test
+    checked = [rules[r["rule_id"]].relations() if r["rule_id"] in rules else {r["relation"]} for r in result.rules]
+    assert all(relations & lineage for relations in checked), "a rule of another mart is listed"
+    assert any(r["kind"] == "dbt_test" for r in result.rules), "the structural tests of the league table are listed"
     assert "published" in text.split("发布 Publications")[1]
 
 

@@ -21,7 +21,7 @@ from psycopg import sql
 
 from include.gate import gx_context
 from include.gate.gate import prepare_views
-from include.gate.rules import TEMPLATES, Schemas, parse
+from include.gate.rules import GROUPED, TEMPLATES, Schemas, parse
 
 pytestmark = pytest.mark.integration
 
@@ -78,6 +78,20 @@ EXPECTED: dict[str, set[tuple[str, str, Any, Any]]] = {
     "outlier_range_fail": {("411402", "spike", 5000, 1000)},
     "outlier_month_on_month_fail": {("411402", "spike", 5000, 100)},
     "outlier_year_on_year_fail": {("411402", "ytd_ok", 210, 100)},
+    "hierarchy_by_pass": set(),
+    "hierarchy_by_fail": {(CITY, "payments_bad", 1, 2)},
+    "comparison_by_pass": set(),
+    "comparison_by_fail": {("411424", "payments", 2, 1)},
+    "monotonic_by_pass": set(),
+    "monotonic_by_fail": {("411402", "ytd_bad", 2, 3)},
+    "outlier_by_fail": {("411402", "ytd_ok", 4, 3)},
+}
+# The group each failing row of a `by` rule names (group_key).
+GROUPS = {
+    "hierarchy_by_fail": "assistance_type=特困供养",
+    "comparison_by_fail": "assistance_type=特困供养",
+    "monotonic_by_fail": "assistance_type=特困供养",
+    "outlier_by_fail": "assistance_type=特困供养",
 }
 
 
@@ -210,6 +224,25 @@ def build_tables(conn: psycopg.Connection) -> None:
             ("411421", MONTH, 50, 50, 100),
         ],
     )
+    # one row per county × assistance type and the 商丘市 row of each type (a mart: no lineage): December's
+    # payments counted per type, in `payments_bad` 411424's one 特困 payment twice (its city row is right);
+    # year-to-date figures of 411402 for November and December (特困 falls from 3 to 2 in `ytd_bad`)
+    ytd = {("411402", LAST_MONTH, "农村低保"): (10, 10), ("411402", LAST_MONTH, "特困供养"): (3, 3)}
+    ytd |= {("411402", MONTH, "农村低保"): (11, 11), ("411402", MONTH, "特困供养"): (4, 2)}
+    programs = [(c, m, t, None, None, *ytd[c, m, t]) for c, m, t in ytd if m == LAST_MONTH]
+    for kind in ("农村低保", "特困供养"):
+        counts = {c: sum(1 for p in december if p[0] == c and p[3] == kind) for c in COUNTIES}
+        for c in COUNTIES:
+            bad = counts[c] + (1 if (c, kind) == ("411424", "特困供养") else 0)
+            programs.append((c, MONTH, kind, counts[c], bad, *ytd.get((c, MONTH, kind), (None, None))))
+        programs.append((CITY, MONTH, kind, sum(counts.values()), sum(counts.values()), None, None))
+    _create(
+        conn,
+        "mart_rk__programs",
+        "county_code text, month_start date, assistance_type text, payments_ok integer, payments_bad integer,"
+        " ytd_ok integer, ytd_bad integer",
+        programs,
+    )
     # the early-warning list: a November flag must not be read in December
     warnings = [
         ("411402", MONTH, "p0", "新纳入低保"),
@@ -273,6 +306,14 @@ def test_every_kind_has_a_passing_and_a_failing_case():
         kinds.setdefault(rule.kind, set()).add(bool(EXPECTED[rule.id]))
     assert kinds == {kind: {True, False} for kind in TEMPLATES}
     assert {rule.id for rule in parse(RULES)} == set(EXPECTED)
+    assert {rule.kind for rule in parse(RULES) if rule.by} == set(GROUPED)  # each kind that takes `by`
+
+
+def test_grouped_failures_name_their_group(outcomes):
+    """A rule compared per group (``by``) reports the group of each offending row in ``group_key``."""
+    for rule_id, group in GROUPS.items():
+        assert {row["group_key"] for row in outcomes[rule_id].unexpected_rows} == {group}
+    assert all("group_key" not in row for row in outcomes["hierarchy_fail"].unexpected_rows)
 
 
 @pytest.mark.parametrize("rule_id", sorted(EXPECTED))

@@ -1,8 +1,8 @@
 """One home for each check (issue 10): dbt keeps the structural tests, the gate's rules the arithmetic.
 
-No database: the dbt manifest and the rules files. The marts with several rows per county are checked one
-group at a time (``expectations/rules/marts_arithmetic.yml``): every group of the reference data needs its
-rule, and each rule must pick its own group on both sides.
+No database: the dbt manifest and the rules files. The marts with several rows per county are checked per
+group (``by``, ``expectations/rules/marts_arithmetic.yml``): each family of checks is one rule grouped by the
+mart's group columns, and no row filter of it may leave out a group of the reference data.
 """
 
 from __future__ import annotations
@@ -45,35 +45,55 @@ def test_dbt_keeps_the_structural_tests_only(manifest):
     assert {name for name in generic if name.startswith("test_")} == {"test_unique_combination"}
 
 
-def picks(rule: Rule, column: str, value: str) -> bool:
-    """Both sides of the rule keep the rows of one group only."""
-    sides = [side for side in (rule.left, *rule.right) if side and side.relation == rule.relation]
-    return len(sides) == 2 and all(dict(side.where).get(column) == (value,) for side in sides)
+def covers(rule: Rule, relation: str, columns: tuple[str, ...], groups: dict[str, set[str]]) -> None:
+    """The rule checks ``relation`` per group of ``columns`` (``by``), and no row filter leaves out a group
+    of the reference data (``groups``: column -> codes)."""
+    assert rule.relation == relation and set(columns) <= set(rule.by), f"{rule.id}: not checked by {columns}"
+    for side in (rule.left, *rule.right):
+        for column, allowed in side.where if side else ():
+            if column in groups:
+                assert groups[column] <= {str(value) for value in allowed}, f"{rule.id} leaves out groups"
 
 
 def test_every_programme_has_its_subsidy_rules():
     found = rules()
-    for program in [p["program_code"] for p in reference("ref_programs") if p["fact"] == "fct_subsidies"]:
-        assert picks(found[f"subsidies_mart_county_sum_{program}"], "program_code", program)
-        for check in ("payments", "amounts"):
-            rule = found[f"subsidies_mart_{check}_are_the_fact_{program}"]
-            assert dict(rule.left.where)["program_code"] == dict(rule.right[0].where)["program_code"] == (program,)  # type: ignore[union-attr]
+    programs = {p["program_code"] for p in reference("ref_programs") if p["fact"] == "fct_subsidies"}
+    assert programs
+    for rule_id in (
+        "subsidies_mart_county_sum",
+        "subsidies_mart_payments_are_the_fact",
+        "subsidies_mart_amounts_are_the_fact",
+    ):
+        covers(found[rule_id], "mart_subsidies", ("program_code",), {"program_code": programs})
+    for rule_id in ("subsidies_mart_payments_are_the_fact", "subsidies_mart_amounts_are_the_fact"):
+        assert found[rule_id].right[0].relation == "fct_subsidies" and found[rule_id].right[0].aggregate
 
 
 def test_every_project_type_and_category_has_its_county_sum():
-    found = rules()
+    rule = rules()["projects_mart_county_sum"]
     types = reference("ref_project_types")
-    for level, column, codes in (
-        ("type", "project_type_code", {t["project_type_code"] for t in types}),
-        ("category", "category_code", {t["category_code"] for t in types}),
-    ):
-        for code in codes:
-            assert picks(found[f"projects_mart_county_sum_{level}_{code}"], column, code)
+    groups = {
+        "project_kind": {t["project_kind"] for t in types},
+        "category_code": {t["category_code"] for t in types},
+        "project_type_code": {t["project_type_code"] for t in types},
+    }
+    assert rule.kind == "hierarchy"  # every row of the mart: each kind, category and type
+    covers(rule, "mart_project_progress", ("rollup_level", *groups), groups)
 
 
 def test_every_feed_and_risk_category_has_its_county_sum():
     found = rules()
-    for feed in sorted(path.stem for path in config.CONTRACTS_DIR.glob("*.yml")):
-        assert picks(found[f"feed_completeness_county_sum_{feed}"], "feed", feed)
-    for name, category in (("unstable", "脱贫不稳定户"), ("marginal", "边缘易致贫户"), ("hardship", "突发严重困难户")):
-        assert picks(found[f"monitored_summary_county_sum_{name}"], "category", category)
+    feeds = {path.stem for path in config.CONTRACTS_DIR.glob("*.yml")}
+    assert feeds
+    covers(found["feed_completeness_county_sum"], "mart_feed_completeness", ("feed",), {"feed": feeds})
+    categories = {"脱贫不稳定户", "边缘易致贫户", "突发严重困难户", "三类户合计"}
+    covers(
+        found["monitored_summary_county_sum"], "mart_monitored_risk_summary", ("category",), {"category": categories}
+    )
+
+
+def test_every_asset_category_has_its_county_sum():
+    categories = {c["asset_category_code"] for c in reference("ref_asset_categories")}
+    covers(
+        rules()["assets_mart_county_sum"], "mart_assets", ("asset_category_code",), {"asset_category_code": categories}
+    )

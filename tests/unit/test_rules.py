@@ -78,3 +78,60 @@ def test_malformed_rules_are_rejected(tmp_path, extra):
 def test_where_values_cannot_inject_sql(tmp_path):
     with pytest.raises(ValueError):
         _parse(tmp_path, BASE.replace("value: x}", "value: x, where: {kind: \"a' or 'a' = 'a\"}}"))
+
+
+def test_by_pairs_the_sides_per_group_and_keeps_the_group_in_the_city_row(tmp_path):
+    (rule,) = _parse(
+        tmp_path,
+        BASE.replace("right: {relation: mart_c, value: y}", "right: {relation: mart_c, value: y, aggregate: sum}")
+        + "    by: [program_code, item]\n",
+    )
+    sql = compile_sql(rule)
+    assert rule.by == ("program_code", "item")
+    assert "concat('program_code=', s.program_code::text, ', item=', s.item::text) as group_key" in sql
+    assert "grouping sets ((s.month_start, s.county_code, v.measure, s.program_code, s.item)," in sql
+    assert "(s.month_start, v.measure, s.program_code, s.item))" in sql  # the 商丘市 row of each group
+    assert "and lhs.group_key = rhs.group_key" in sql
+    assert sql.rstrip().split("from compared")[0].rstrip().endswith("group_key")  # reported with each row
+
+
+def test_by_partitions_the_county_sum_of_a_hierarchy(tmp_path):
+    (rule,) = _parse(
+        tmp_path,
+        """  - id: h
+    kind: hierarchy
+    relation: mart_c
+    by: feed
+    measures: [rows]
+    severity: fail
+    description_zh: 测试
+    description_en: test
+""",
+    )
+    sql = compile_sql(rule)
+    assert "group by month_start, measure, group_key" in sql
+    assert "city.measure = parts.measure and city.group_key = parts.group_key" in sql
+
+
+@pytest.mark.parametrize(
+    "by",
+    [
+        "    by: [county_code]\n",  # already how rows are paired
+        "    by: [program_code, program_code]\n",
+        "    by: []\n",
+        '    by: ["program_code; drop table x"]\n',
+    ],
+)
+def test_malformed_by_is_rejected(tmp_path, by):
+    with pytest.raises(ValueError):
+        _parse(tmp_path, BASE + by)
+
+
+def test_by_is_for_the_kinds_that_pair_rows(tmp_path):
+    ratio = BASE.replace("kind: comparison", "kind: ratio").replace(
+        "    left: {relation: stg_a__b, value: x}\n    right: {relation: mart_c, value: y}\n",
+        "    relation: stg_a__b\n    rate: r\n    numerator: a\n    denominator: b\n",
+    )
+    assert _parse(tmp_path, ratio)[0].by == ()
+    with pytest.raises(ValueError):
+        _parse(tmp_path, ratio + "    by: [program_code]\n")

@@ -31,7 +31,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from psycopg.rows import dict_row
 
 from include import charts, config
-from include.gate import dbt_tests
+from include.gate import blame, dbt_tests
 from include.gate.rules import Rule, Side, parse
 from include.ingest import values
 from include.ingest.contract import contracts
@@ -41,7 +41,6 @@ FAILURES_SHOWN = 200  # offending rows listed per rule; the count says how many 
 SUMMARY_LINES = 10  # lines per finding in the summary at the top; it says how many rows are left out
 PLACES_SHOWN = 5  # counties named on one summary line; the line says how many there are
 CITY_NAME = "商丘市"
-INDICATOR_RELATION = "stg_indicator_report__indicators"  # its figures are shown in their printed unit
 MAX_DECIMALS = 6  # a figure shown in its printed unit never carries more decimals
 # The units an indicator may be declared in, with their factor to the base unit (人, 户, 元, 千瓦时; % is
 # its own base). The same table dbt's indicator_units macro repeats; read as data, not imported.
@@ -125,12 +124,6 @@ KINDS = {
         "预期结果 the expected rows",
     ),
 }
-# Which side a finding blames (dq.rule_failures.blame).
-BLAMES = {
-    "declared": ("申报数存疑", "the declared figure is suspect: the computed side passes its own checks"),
-    "computed": ("计算方未通过自身校验", "the computed side fails its own checks, so its mart is held back"),
-    "figures": ("申报数之间互相矛盾", "declared figures that cannot all be true together"),
-}
 
 
 def write_report(month: dt.date, url: str | None = None) -> Path:
@@ -152,7 +145,7 @@ def render(facts: dict[str, Any]) -> str:
     environment.filters["num"] = number
     names = {
         "kinds": KINDS,
-        "blames": BLAMES,
+        "blames": blame.BLAMES,
         "departments": departments(),
         "mart_names": mart_names(),
         "places_shown": PLACES_SHOWN,
@@ -215,7 +208,7 @@ def printed(measure: str | None, values: tuple[object, ...], detail: dict[str, A
 def shown(rule: dict[str, Any], row: dict[str, Any]) -> tuple[str, ...]:
     """A finding's declared, computed values and their difference as printed (never 57.0381507235482)."""
     values = row["declared"], row["computed"], row["difference"]
-    if rule["relation"] == INDICATOR_RELATION and rule["kind"] in ("declared", "consistency"):
+    if rule["relation"] == blame.DECLARED_RELATION and rule["kind"] in ("declared", "consistency"):
         found = printed(row["measure"], values, row["row_detail"])
         if found:
             return found
@@ -317,7 +310,7 @@ def measure_name(measure: str, rule_id: str) -> str | None:
     Chinese header in the contracts of the rule's feeds (汇总 sheet first), else its dbt docs in the rule's
     relations, then in any mart or model. None when unknown."""
     rule = rules_by_id().get(rule_id)
-    if rule is None or rule.relation == INDICATOR_RELATION:
+    if rule is None or rule.relation == blame.DECLARED_RELATION:
         return published_figures().get(measure, {}).get("name_zh")
     columns = {measure, measure.removesuffix("_yuan"), measure.removesuffix("_kwh")}
     for feed in sorted(rule_feed_names().get(rule_id, frozenset()) & set(contracts())):

@@ -8,6 +8,7 @@ from pathlib import Path
 import psycopg
 
 from include import config
+from include.gate.blame import BLAMES
 from include.warehouse.connection import server
 
 
@@ -80,11 +81,6 @@ def findings(months: list[dt.date]) -> list[str]:
             [months],
         ).fetchall()
     lines = []
-    blamed = {
-        "declared": "申报数存疑 the declared figure",
-        "computed": "双方存疑 both sides",
-        "figures": "申报数互相矛盾",
-    }
     for month, rule, severity, county, measure, declared, computed, difference, blame, why, offending, nth in rows:
         if severity == "warn" and nth > 3:  # every row of a failed fail rule; three of a warning
             continue
@@ -94,7 +90,7 @@ def findings(months: list[dt.date]) -> list[str]:
             f"computed {computed} (difference {difference}){more}"
         )
         if why:
-            lines.append(f"      {f'blame: {blamed[blame]}. ' if blame else ''}{why}")
+            lines.append(f"      {f'blame: {BLAMES[blame][0]}. ' if blame else ''}{why}")
     return lines
 
 

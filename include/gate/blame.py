@@ -29,6 +29,11 @@ from include.gate.rules import WAREHOUSE, Rule, declared_values_sql
 OFFICIAL = "mart_official_indicators"
 DECLARED_KINDS = ("declared", "consistency")  # rules over the declared figures: they withhold figures, not marts
 DECLARED_RELATION = "stg_indicator_report__indicators"
+BLAMES = {  # dq.rule_failures.blame: (中文, English)
+    "declared": ("申报数存疑", "the declared figure is suspect: the computed side passes its own checks"),
+    "computed": ("计算方未通过自身校验", "the computed side fails its own checks, so its mart is held back"),
+    "figures": ("申报数之间互相矛盾", "declared figures that cannot all be true together"),
+}
 
 _TABLE_LOCK = 4114_0002
 STATUSES = {  # status: (中文, whether the declared figure is published as official)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -33,6 +32,7 @@ import psycopg
 from psycopg import sql
 
 from include import config
+from include.deploy import packages
 from include.dbt_env import OFFLINE
 from include.warehouse.connection import Server, server
 from include.warehouse.secrets import get_secret
@@ -199,16 +199,7 @@ def _spawn(name: str, argv: list[str], env: dict[str, str]) -> None:
 
 def redis_server() -> str:
     """The system's ``redis-server``; installed from Debian's packages (as root) when missing."""
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    if os.geteuid() != 0:
-        raise RuntimeError("redis-server is not installed: install Debian's redis-server (or run make cluster as root)")
-    print("» installing redis-server (apt-get)", flush=True)
-    quiet = {"stdout": subprocess.DEVNULL, "env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, **quiet)  # type: ignore[call-overload]
-    subprocess.run(["apt-get", "install", "-y", "-qq", "redis-server"], check=True, **quiet)  # type: ignore[call-overload]
-    return shutil.which("redis-server") or "/usr/bin/redis-server"
+    return packages.ensure("redis-server")["redis-server"]
 
 
 def _service_argv(name: str, ports: dict[str, int]) -> tuple[list[str], dict[str, str]]:

@@ -110,6 +110,32 @@ def consistency_explanation(row: Mapping[str, Any], suspects: Sequence[str]) -> 
     return zh, en
 
 
+OFFICIAL_COMMENT = (
+    "商丘市巩固拓展脱贫攻坚成果官方指标 — every figure the indicator report declares, per county and month, with the "
+    "value computed from the departments' detail and a status; official_value is null when the figure is withheld "
+    "(contradicted by the detail or by other declared figures)."
+)
+OFFICIAL_COLUMNS = {  # name: (type, comment: its Chinese name and 口径)
+    "month_start": ("date not null", "统计月份 — first day of the reporting month."),
+    "county_code": ("text not null", "县（市、区）代码 County code; 411400 is the 商丘市 row."),
+    "county_name": ("text", "县（市、区）名称 County name."),
+    "indicator_code": ("text not null", "指标代码 — the figure's code in the indicator report."),
+    "indicator_name": ("text", "指标名称 — the figure's name as the report prints it."),
+    "department": ("text", "责任部门 — the department that declares the figure."),
+    "declared_value": ("numeric", "报告值 — the figure as declared, in declared_unit."),
+    "declared_unit": ("text", "报告单位 — the unit the figure is declared in (万元, 户, %, …)."),
+    "as_of": ("text", "截止时间 — the date the figure is as of, when the report gives one."),
+    "declared_base": ("numeric", "报告值（基本单位） — the declared figure in base_unit."),
+    "base_unit": ("text", "基本单位 — the unit of declared_base and computed_base (元, 户, 人, %)."),
+    "computed_base": ("numeric", "计算值 — the figure computed from the departments' detail, in base_unit."),
+    "computed_mart": ("text", "计算来源 — the mart the computed value comes from."),
+    "official_value": ("numeric", "官方值 — the declared figure when it may be printed; null when it is withheld."),
+    "status": ("text not null", "状态 — " + ", ".join(STATUSES) + " (status_zh says each in Chinese)."),
+    "status_zh": ("text not null", "状态（中文） — the status in Chinese."),
+    "finding_rule_run_id": ("bigint", "发现编号 — the dq.rule_runs row of the finding behind the status, if any."),
+}
+
+
 def build_official_indicators(
     conn: Connection[Any], month: dt.date, rule: Rule, findings: Mapping[tuple[str, str], tuple[str, int]]
 ) -> int:
@@ -120,26 +146,17 @@ def build_official_indicators(
     """
     table = sql.Identifier(config.SCHEMA_CANDIDATE, OFFICIAL)
     conn.execute("select pg_advisory_xact_lock(%s)", [_TABLE_LOCK])  # two months' gates never both create it
-    conn.execute(
-        sql.SQL(
-            """create table if not exists {} (
-                month_start date not null, county_code text not null, county_name text, indicator_code text not null,
-                indicator_name text, department text, declared_value numeric, declared_unit text, as_of text,
-                declared_base numeric, base_unit text, computed_base numeric, computed_mart text,
-                official_value numeric, status text not null, status_zh text not null, finding_rule_run_id bigint,
-                primary key (month_start, county_code, indicator_code))"""
-        ).format(table)
+    columns = sql.SQL(", ").join(
+        sql.SQL(f"{{}} {kind}").format(sql.Identifier(name)) for name, (kind, _) in OFFICIAL_COLUMNS.items()
     )
     conn.execute(
-        sql.SQL("comment on table {} is {}").format(
-            table,
-            sql.Literal(
-                "商丘市巩固拓展脱贫攻坚成果官方指标: every figure the indicator report declares, per county and month, "
-                "with the value computed from the departments' detail and a status; official_value is null when the "
-                "figure is withheld (contradicted by the detail or by other declared figures)."
-            ),
+        sql.SQL("create table if not exists {} ({}, primary key (month_start, county_code, indicator_code))").format(
+            table, columns
         )
     )
+    conn.execute(sql.SQL("comment on table {} is {}").format(table, sql.Literal(OFFICIAL_COMMENT)))
+    for name, (_, text) in OFFICIAL_COLUMNS.items():
+        conn.execute(sql.SQL("comment on column {}.{} is {}").format(table, sql.Identifier(name), sql.Literal(text)))
     conn.execute(sql.SQL("delete from {} where month_start = %s").format(table), [month])
     conn.execute("select set_config(%s, %s, true)", [gx_context.MONTH_SETTING, month.isoformat()])
     batch = f"(select * from {WAREHOUSE.scoped(rule.relation)})"

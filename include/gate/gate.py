@@ -276,25 +276,75 @@ def _source_files(conn: Connection, month: dt.date) -> list[dict[str, object]]:
 
 
 def _columns(conn: Connection, schema: str, table: str) -> list[str]:
+    return list(_column_types(conn, schema, table))
+
+
+def _column_types(conn: Connection, schema: str, table: str) -> dict[str, str]:
+    """A table's columns, in order, with their types; empty when it does not exist."""
     rows = conn.execute(
-        """select attname from pg_attribute where attrelid = to_regclass(%s) and attnum > 0
-           and not attisdropped order by attnum""",
+        """select attname, format_type(atttypid, atttypmod) from pg_attribute where attrelid = to_regclass(%s)
+           and attnum > 0 and not attisdropped order by attnum""",
         [f'"{schema}"."{table}"'],
     ).fetchall()
-    return [name for (name,) in rows]
+    return dict(rows)
+
+
+def breaking_change(conn: Connection, mart: str) -> list[str]:
+    """The published columns the candidate mart removes or retypes (empty when none, or nothing is published).
+
+    Added columns are not breaking: publication adds them in place. A removed or retyped column would break
+    BI users' saved queries, so the mart is held back until it is published under a new version's name.
+    """
+    published = _column_types(conn, config.SCHEMA_PUBLISHED, mart)
+    candidate = _column_types(conn, config.SCHEMA_CANDIDATE, mart)
+    return [
+        f"{name} {kind} → {candidate.get(name, 'removed')}"
+        for name, kind in published.items()
+        if candidate.get(name) != kind
+    ]
+
+
+def _add_columns(conn: Connection, table: sql.Identifier, have: dict[str, str], want: dict[str, str]) -> None:
+    for name, kind in want.items():
+        if name not in have:
+            conn.execute(sql.SQL("alter table {} add column {} " + kind).format(table, sql.Identifier(name)))
+
+
+def _copy_comments(conn: Connection, mart: str, target: sql.Identifier, table_comment: str | None = None) -> None:
+    """Give ``target`` the candidate mart's table and column comments (its Chinese names and 口径)."""
+    regclass = f'"{config.SCHEMA_CANDIDATE}"."{mart}"'
+    (comment,) = conn.execute("select obj_description(to_regclass(%s), 'pg_class')", [regclass]).fetchone() or (None,)
+    conn.execute(sql.SQL("comment on table {} is {}").format(target, sql.Literal(table_comment or comment)))
+    rows = conn.execute(
+        """select attname, col_description(attrelid, attnum) from pg_attribute
+           where attrelid = to_regclass(%s) and attnum > 0 and not attisdropped""",
+        [regclass],
+    ).fetchall()
+    for name, text in rows:
+        conn.execute(sql.SQL("comment on column {}.{} is {}").format(target, sql.Identifier(name), sql.Literal(text)))
+
+
+_HISTORY_COLUMNS = {
+    "publication_id": ("bigint not null", "发布编号 — the dq.publications row that published this version."),
+    "published_at": ("timestamptz not null", "发布时间 — when this version of the month was published."),
+    "superseded_at": ("timestamptz", "替代时间 — when a later publication replaced it; null while it is current."),
+}
 
 
 def _publish_mart(conn: Connection, mart: str, month: dt.date, publication_id: int) -> None:
-    """Replace ``month`` of one published mart with the candidate's rows, and append them to its history."""
+    """Replace ``month`` of one published mart with the candidate's rows, and append them to its history.
+
+    New candidate columns are added to the published table and its history in place (earlier months read
+    null there); the caller holds back a mart whose change would break readers (``breaking_change``).
+    """
     candidate = sql.Identifier(config.SCHEMA_CANDIDATE, mart)
     published = sql.Identifier(config.SCHEMA_PUBLISHED, mart)
     history = sql.Identifier(config.SCHEMA_DQ, mart + "__history")
-    columns = _columns(conn, config.SCHEMA_CANDIDATE, mart)
-    if _columns(conn, config.SCHEMA_PUBLISHED, mart) not in ([], columns):
-        # The mart was redefined: its published table and history start again from this month.
-        conn.execute(sql.SQL("drop table {} cascade").format(published))
-        conn.execute(sql.SQL("drop table if exists {} cascade").format(history))
+    columns = _column_types(conn, config.SCHEMA_CANDIDATE, mart)
+    names = sql.SQL(", ").join(sql.Identifier(name) for name in columns)
     conn.execute(sql.SQL("create table if not exists {} (like {})").format(published, candidate))
+    _add_columns(conn, published, _column_types(conn, config.SCHEMA_PUBLISHED, mart), columns)
+    _copy_comments(conn, mart, published)
     conn.execute(
         sql.SQL("create index if not exists {} on {} (month_start)").format(
             sql.Identifier(mart + "__by_month"), published
@@ -302,20 +352,26 @@ def _publish_mart(conn: Connection, mart: str, month: dt.date, publication_id: i
     )
     conn.execute(sql.SQL("delete from {} where month_start = %s").format(published), [month])
     conn.execute(
-        sql.SQL("insert into {} select * from {} where month_start = %s").format(published, candidate), [month]
+        sql.SQL("insert into {} ({}) select {} from {} where month_start = %s").format(
+            published, names, names, candidate
+        ),
+        [month],
     )
-    conn.execute(
-        sql.SQL(
-            """create table if not exists {} (like {}, publication_id bigint not null,
-               published_at timestamptz not null, superseded_at timestamptz)"""
-        ).format(history, candidate)
-    )
+    extra = ", ".join(f"{name} {kind}" for name, (kind, _) in _HISTORY_COLUMNS.items())
+    conn.execute(sql.SQL("create table if not exists {} (like {}, " + extra + ")").format(history, candidate))
+    _add_columns(conn, history, _column_types(conn, config.SCHEMA_DQ, mart + "__history"), columns)
+    _copy_comments(conn, mart, history, f"发布历史 — every published version of each month of marts.{mart}.")
+    for name, (_, text) in _HISTORY_COLUMNS.items():
+        conn.execute(sql.SQL("comment on column {}.{} is {}").format(history, sql.Identifier(name), sql.Literal(text)))
     conn.execute(
         sql.SQL("update {} set superseded_at = now() where month_start = %s and superseded_at is null").format(history),
         [month],
     )
     conn.execute(
-        sql.SQL("insert into {} select *, %s, now(), null from {} where month_start = %s").format(history, candidate),
+        sql.SQL(
+            """insert into {} ({}, publication_id, published_at, superseded_at)
+               select {}, %s, now(), null from {} where month_start = %s"""
+        ).format(history, names, names, candidate),
         [publication_id, month],
     )
     conn.execute(
@@ -324,6 +380,9 @@ def _publish_mart(conn: Connection, mart: str, month: dt.date, publication_id: i
                $$ select * from {h} where published_at <= at and (superseded_at is null or superseded_at > at) $$"""
         ).format(fn=sql.Identifier(config.SCHEMA_DQ, mart + "_as_of"), h=history)
     )
+
+
+SCHEMA_CHANGE = "schema:breaking_change"  # what holds back a mart whose columns changed in a breaking way
 
 
 @dataclass(frozen=True)
@@ -338,12 +397,20 @@ def publish(conn: Connection, verdict: Verdict, run_id: str) -> Publication:
     """Publish the month of every mart no failed rule holds back (those a declared figure's finding concerns
     with a warning flag), in one transaction; log the decision."""
     marts = candidate_marts(conn)
-    held = sorted(set(verdict.held_back) & set(marts))
+    breaking = {mart: change for mart in marts if (change := breaking_change(conn, mart))}
+    held_back = {**verdict.held_back, **{mart: [*verdict.held_back.get(mart, []), SCHEMA_CHANGE] for mart in breaking}}
+    held = sorted(set(held_back) & set(marts))
     released = [mart for mart in marts if mart not in held]
     flagged = {mart: rules for mart, rules in verdict.flagged.items() if mart in released}
     status = "published" if not held else ("partial" if released else "held_back")
-    reason = None if not held else "failed rules: " + ", ".join(sorted({r for m in held for r in verdict.held_back[m]}))
-    results = {"failed": verdict.failed, "warned": verdict.warned, "held_back": verdict.held_back, "flagged": flagged}
+    failed_rules = sorted({r for m in held for r in held_back[m] if r != SCHEMA_CHANGE})
+    reasons = (["failed rules: " + ", ".join(failed_rules)] if failed_rules else []) + [
+        f"{mart} would remove or retype published columns ({'; '.join(change)}): publish it as a new version "
+        f"({mart}_v2, a dbt model version) instead"
+        for mart, change in sorted(breaking.items())
+    ]
+    reason = "; ".join(reasons) or None
+    results = {"failed": verdict.failed, "warned": verdict.warned, "held_back": held_back, "flagged": flagged}
     with conn.transaction():
         (publication_id,) = conn.execute(
             """insert into dq.publications (run_id, month_start, status, marts, held_back, source_files,

@@ -91,6 +91,31 @@ class Contract:
         return int(found["year"]), int(found["month"])
 
 
+# The keys a contract may use, at each level; any other key is a typo (``requried:``) and is refused.
+CONTRACT_KEYS = {
+    "required": {"feed", "name_zh", "department", "department_zh", "grain", "deadline_day", "file_pattern", "detail"},
+    "optional": {"month_column", "control_totals"},
+}
+SECTION_KEYS = {"required": {"sheet", "table", "columns"}, "optional": set()}
+COLUMN_KEYS = {"required": {"type", "aliases"}, "optional": {"required", "values"}}
+
+
+def _check_keys(where: str, spec: object, keys: dict[str, set[str]]) -> None:
+    if not isinstance(spec, dict):
+        raise ValueError(f"{where}: expected a mapping, found {type(spec).__name__}")
+    unknown = sorted(set(spec) - keys["required"] - keys["optional"])
+    missing = sorted(keys["required"] - set(spec))
+    if unknown or missing:
+        allowed = ", ".join(sorted(keys["required"] | keys["optional"]))
+        raise ValueError(
+            f"{where}: "
+            + "; ".join(
+                ([f"unknown key(s) {', '.join(unknown)} (allowed: {allowed})"] if unknown else [])
+                + ([f"missing key(s) {', '.join(missing)}"] if missing else [])
+            )
+        )
+
+
 def _column(name: str, spec: dict) -> Column:  # type: ignore[type-arg]
     if spec["type"] not in COLUMN_TYPES:
         raise ValueError(f"column {name}: unknown type {spec['type']!r}")
@@ -106,7 +131,14 @@ def _column(name: str, spec: dict) -> Column:  # type: ignore[type-arg]
 
 
 def parse(path: Path) -> Contract:
+    """A contract file read and checked: an unknown or missing key is an error naming the file and the key."""
     spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    _check_keys(path.name, spec, CONTRACT_KEYS)
+    for role in ("detail", "control_totals"):
+        if role in spec:
+            _check_keys(f"{path.name}: {role}", spec[role], SECTION_KEYS)
+            for name, column in spec[role]["columns"].items():
+                _check_keys(f"{path.name}: {role}.columns.{name}", column, COLUMN_KEYS)
     sections = tuple(
         Section(
             role=role,

@@ -161,3 +161,36 @@ def test_arrival_time_is_stamped_on_the_files(landing):
         arrived = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.timezone(dt.timedelta(hours=8)))
         day = arrival_day(feed, 12, contracts()[feed].deadline_day)
         assert (arrived.year, arrived.month, arrived.day, arrived.hour) == (config.YEAR + 1, 1, day, 9)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            (
+                "  borrower_id:\n      type: resident_id\n      required: true",
+                "  borrower_id:\n      type: resident_id\n      requried: true",
+            ),
+            "detail.columns.borrower_id: unknown key(s) requried",
+        ),
+        (("deadline_day: 10", "deadline_days: 10"), "unknown key(s) deadline_days"),
+        (
+            ("  sheet: 明细\n", "  sheets: 明细\n"),
+            "detail: unknown key(s) sheets (allowed: columns, sheet, table); missing key(s) sheet",
+        ),
+    ],
+)
+def test_a_contract_with_an_unknown_key_is_refused(tmp_path, edit, message):
+    """A typo such as ``requried:`` must not silently make a column optional."""
+    from include.ingest.contract import parse
+
+    text = (config.CONTRACTS_DIR / "microcredit.yml").read_text(encoding="utf-8")
+    old, new = edit
+    assert old in text
+    path = tmp_path / "microcredit.yml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"microcredit\.yml: ") as refused:
+        parse(path)
+    assert message in str(refused.value)
+    path.write_text(text, encoding="utf-8")
+    assert parse(path).feed == "microcredit"

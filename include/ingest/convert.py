@@ -16,6 +16,7 @@ checks to give back the same canonical text."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -99,7 +100,15 @@ def _resident_id(text: str, key: bytes) -> Cell:
     return (pseudonym.key, str(pseudonym.birth_year), pseudonym.sex, pseudonym.region)
 
 
-def convert(column: Column, unit: str | None, texts: np.ndarray, key: bytes, memo: Memo | None = None) -> Converted:
+def convert(
+    column: Column,
+    unit: str | None,
+    texts: np.ndarray,
+    key: bytes,
+    memo: Memo | None = None,
+    *,
+    born_by: dt.date | None = None,
+) -> Converted:
     """Convert ``texts`` (an object array of cell texts) as ``convert_cell`` would, cell by cell.
 
     ``memo`` keeps the conversions of distinct texts from one block of rows to the next
@@ -111,7 +120,7 @@ def convert(column: Column, unit: str | None, texts: np.ndarray, key: bytes, mem
         kept[texts == ""] = None
         return Converted([kept], np.full(len(texts), None, dtype=object), np.zeros(len(texts), dtype=bool))
     if column.type == "resident_id":
-        return _resident_ids(texts, key)
+        return _resident_ids(texts, key, born_by)
     convert_one = cell_converter(column, unit, key)
     if column.type in PLAIN_NUMBER_TYPES:
         return _numbers(column, unit, texts, convert_one)
@@ -185,9 +194,9 @@ def _objects(items: Sequence[object]) -> np.ndarray:
     return array
 
 
-def _resident_ids(texts: np.ndarray, key: bytes) -> Converted:
+def _resident_ids(texts: np.ndarray, key: bytes, born_by: dt.date | None) -> Converted:
     """Validated and pseudonymised IDs: key, birth year, sex, region; what was wrong with the invalid ones."""
-    many = ids.pseudonymise_many(texts, key)
+    many = ids.pseudonymise_many(texts, key, born_by=born_by)
     problem = np.full(len(texts), None, dtype=object)
     for i in np.flatnonzero(many.invalid).tolist():
         problem[i] = f"a valid resident ID ({many.problem[i]})"

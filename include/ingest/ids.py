@@ -6,6 +6,7 @@ An 18-digit ID has too little entropy for a plain hash, so the key matters.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import re
@@ -17,6 +18,7 @@ import numpy as np
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 REGION_PREFIX = "4114"
+EARLIEST_BIRTH_YEAR = 1900  # no resident registered today was born before
 
 
 def check_digit(first17: str) -> str:
@@ -35,8 +37,12 @@ class Pseudonym:
     region: str  # the six-digit registration region
 
 
-def validate(raw: str, *, region_prefix: str = REGION_PREFIX) -> str | None:
-    """Return None for a valid ID, otherwise what is wrong with it (never the ID itself)."""
+def validate(raw: str, *, region_prefix: str = REGION_PREFIX, born_by: dt.date | None = None) -> str | None:
+    """Return None for a valid ID, otherwise what is wrong with it (never the ID itself).
+
+    The birth date (positions 7-14) must be a calendar date from 1900 on and, given ``born_by`` (the last day
+    of the delivery's month), not after it.
+    """
     value = raw.strip().upper()
     if len(value) != 18:
         return f"18 characters expected, found {len(value)}"
@@ -46,9 +52,18 @@ def validate(raw: str, *, region_prefix: str = REGION_PREFIX) -> str | None:
         return "GB 11643 check digit does not match"
     if not value.startswith(region_prefix):
         return f"region prefix {region_prefix}xx expected, found {value[:6]}"
-    month, day = int(value[10:12]), int(value[12:14])
-    if not (1 <= month <= 12 and 1 <= day <= 31):
-        return "birth date in positions 7-14 is not a date"
+    return _birth_date_problem(value[6:14], born_by)
+
+
+def _birth_date_problem(digits: str, born_by: dt.date | None) -> str | None:
+    try:
+        born = dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    except ValueError:
+        return "birth date in positions 7-14 is not a calendar date"
+    if born.year < EARLIEST_BIRTH_YEAR:
+        return f"birth date in positions 7-14 is before {EARLIEST_BIRTH_YEAR}"
+    if born_by is not None and born > born_by:
+        return f"birth date in positions 7-14 is after the delivery's month ({born_by:%Y-%m})"
     return None
 
 
@@ -100,7 +115,12 @@ class Pseudonyms:
     invalid: np.ndarray  # bool: ``problem`` is set
 
 
-def _well_formed(values: Sequence[str] | np.ndarray, region_prefix: str) -> tuple[np.ndarray, np.ndarray]:
+_DAYS_IN_MONTH = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def _well_formed(
+    values: Sequence[str] | np.ndarray, region_prefix: str, born_by: dt.date | None
+) -> tuple[np.ndarray, np.ndarray]:
     """A mask of IDs that pass every check of ``validate``, and the digit matrix of those 18 wide.
 
     Vectorised over the IDs; anything the mask does not pass goes through ``validate``.
@@ -122,24 +142,33 @@ def _well_formed(values: Sequence[str] | np.ndarray, region_prefix: str) -> tupl
     ok &= last_value == expected
     prefix = np.array([int(c) for c in region_prefix])
     ok &= (digits[:, : len(prefix)] == prefix).all(axis=1)
+    year = digits[:, 6:10].astype(np.int32) @ np.array([1000, 100, 10, 1], dtype=np.int32)
     month = digits[:, 10] * 10 + digits[:, 11]
     day = digits[:, 12] * 10 + digits[:, 13]
-    ok &= (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    last_day = _DAYS_IN_MONTH[np.clip(month, 1, 12) - 1] + ((month == 2) & leap)
+    ok &= (month >= 1) & (month <= 12) & (day >= 1) & (day <= last_day) & (year >= EARLIEST_BIRTH_YEAR)
+    if born_by is not None:
+        ok &= year * 10000 + month * 100 + day <= born_by.year * 10000 + born_by.month * 100 + born_by.day
     return ok, digits
 
 
 def pseudonymise_many(
-    values: Sequence[str] | np.ndarray, key: bytes, *, region_prefix: str = REGION_PREFIX
+    values: Sequence[str] | np.ndarray,
+    key: bytes,
+    *,
+    region_prefix: str = REGION_PREFIX,
+    born_by: dt.date | None = None,
 ) -> Pseudonyms:
     """``validate`` and ``pseudonymise`` for a column of IDs: the same results, vectorised."""
     values = values.tolist() if isinstance(values, np.ndarray) else list(values)
     count = len(values)
-    ok, digits = _well_formed(values, region_prefix)
+    ok, digits = _well_formed(values, region_prefix, born_by)
     problem = np.full(count, None, dtype=object)
     invalid = np.zeros(count, dtype=bool)
     slow: list[int] = []  # valid only once normalised (a lower-case x, full-width digits): the scalar path
     for i in np.flatnonzero(~ok).tolist():
-        problem[i] = validate(values[i], region_prefix=region_prefix)
+        problem[i] = validate(values[i], region_prefix=region_prefix, born_by=born_by)
         if problem[i] is None:
             slow.append(i)
         else:

@@ -59,6 +59,11 @@ class Delivery:
     def name(self) -> str:
         return " + ".join(path.name for path in self.paths)
 
+    @property
+    def month_end(self) -> dt.date:
+        """The last day of the feed's month: no one it lists can be born after it."""
+        return (self.month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+
 
 @dataclass
 class LoadResult:
@@ -225,7 +230,7 @@ def parse_delivery(
     for run in runs:
         if run.plan is None:
             continue
-        blocks = list(run.plan.blocks(key, month_column=contract.month_column))
+        blocks = list(run.plan.blocks(key, month_column=contract.month_column, born_by=delivery.month_end))
         for block in blocks:
             run.add(block)
         parsed[run.section.role] = sheet.combine(run.plan, blocks)
@@ -283,9 +288,8 @@ def load_delivery(
         rows: dict[str, int] = {}
         with conn.transaction() as attempt:
             for run in runs:
-                _parse_and_copy(
-                    conn, run, key, contract.month_column, None if doomed else (load_id, delivery.month, version)
-                )
+                lineage = None if doomed else (load_id, delivery.month, version)
+                _parse_and_copy(conn, run, key, contract.month_column, lineage, born_by=delivery.month_end)
                 rows[run.section.role] = run.accepted
             findings = [*unreadable, *(f for run in runs for f in run.findings(delivery.month))]
             status = "quarantined" if doomed or any(is_fatal(f) for f in findings) else "loaded"
@@ -371,12 +375,18 @@ def _load_row(
 
 
 def _parse_and_copy(
-    conn: Connection, run: _SectionRun, key: bytes, month_column: str | None, lineage: tuple[int, dt.date, int] | None
+    conn: Connection,
+    run: _SectionRun,
+    key: bytes,
+    month_column: str | None,
+    lineage: tuple[int, dt.date, int] | None,
+    *,
+    born_by: dt.date,
 ) -> None:
     """Parse the section block by block; with a ``lineage``, COPY each block's rows as soon as it is parsed."""
     if run.plan is None:
         return
-    blocks = run.plan.blocks(key, month_column=month_column)
+    blocks = run.plan.blocks(key, month_column=month_column, born_by=born_by)
     if lineage is None:
         for block in blocks:
             run.add(block)

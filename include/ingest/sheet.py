@@ -14,6 +14,7 @@ copied into raw in bulk while the next block is parsed.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -351,13 +352,21 @@ class SheetPlan:
     memos: dict[str, Memo] = field(default_factory=dict)  # per column: distinct texts converted so far
 
     def blocks(
-        self, key: bytes, *, month_column: str | None = "report_month", rows: int = BLOCK_ROWS
+        self,
+        key: bytes,
+        *,
+        month_column: str | None = "report_month",
+        rows: int = BLOCK_ROWS,
+        born_by: dt.date | None = None,
     ) -> Iterator[ParsedSheet]:
-        """The data rows below the header, parsed ``rows`` spreadsheet rows at a time."""
+        """The data rows below the header, parsed ``rows`` spreadsheet rows at a time.
+
+        ``born_by`` (the last day of the delivery's month) is the latest birth date a resident ID may carry.
+        """
         if self.positions is None or self.header_row is None:
             return
         for start in range(self.header_row, len(self.cells), rows):
-            yield _parse_block(self, start, min(start + rows, len(self.cells)), key, month_column)
+            yield _parse_block(self, start, min(start + rows, len(self.cells)), key, month_column, born_by=born_by)
 
 
 def plan_sheet(section: Section, rows: SheetRows) -> SheetPlan:
@@ -389,11 +398,16 @@ def plan_sheet(section: Section, rows: SheetRows) -> SheetPlan:
 
 
 def parse_sheet(
-    section: Section, rows: SheetRows, key: bytes, *, month_column: str | None = "report_month"
+    section: Section,
+    rows: SheetRows,
+    key: bytes,
+    *,
+    month_column: str | None = "report_month",
+    born_by: dt.date | None = None,
 ) -> ParsedSheet:
     """Parse one sheet (rows of cells, or a frame from ``read``) against its section of the contract."""
     plan = plan_sheet(section, rows)
-    return combine(plan, list(plan.blocks(key, month_column=month_column)))
+    return combine(plan, list(plan.blocks(key, month_column=month_column, born_by=born_by)))
 
 
 def combine(plan: SheetPlan, blocks: list[ParsedSheet]) -> ParsedSheet:
@@ -409,11 +423,15 @@ def combine(plan: SheetPlan, blocks: list[ParsedSheet]) -> ParsedSheet:
     )
 
 
-def _parse_block(plan: SheetPlan, start: int, stop: int, key: bytes, month_column: str | None) -> ParsedSheet:
+def _parse_block(
+    plan: SheetPlan, start: int, stop: int, key: bytes, month_column: str | None, *, born_by: dt.date | None
+) -> ParsedSheet:
     """Rows ``start``..``stop`` of the sheet (0-based frame rows, all below the header)."""
     section, positions = plan.section, plan.positions or {}
     body = _Body(plan.cells.iloc[start:stop], start + 1)
-    converted = {name: body.convert(spec, key, plan.memos.setdefault(name, {})) for name, spec in positions.items()}
+    converted = {
+        name: body.convert(spec, key, plan.memos.setdefault(name, {}), born_by) for name, spec in positions.items()
+    }
     problems = {name: body.problems(spec, converted[name]) for name, spec in positions.items()}
     repeated = body.repeated_header(plan.header, positions, problems)
     rejected = np.zeros(len(body.rows), dtype=bool)
@@ -459,10 +477,10 @@ class _Body:
         """The cell texts of a column, blank where the column is entirely blank."""
         return self._texts.get(position, self._empty)
 
-    def convert(self, spec: Spec, key: bytes, memo: Memo | None = None) -> Converted:
+    def convert(self, spec: Spec, key: bytes, memo: Memo | None = None, born_by: dt.date | None = None) -> Converted:
         """One mapped column converted (``spec`` is its entry in the header's positions)."""
         position, column, unit, _ = spec
-        return convert(column, unit, self.text(position), key, memo)
+        return convert(column, unit, self.text(position), key, memo, born_by=born_by)
 
     def problems(self, spec: Spec, converted: Converted) -> _Problems:
         """Cells that did not convert, blank required cells, and ID-shaped values outside the ID column."""

@@ -355,7 +355,8 @@ def build(folder: Path = CORPUS) -> list[Path]:
     # The month column says 2021-12.
     standard(out / name("month_column_mismatch"), detail_sheet([[*row[:12], "2021-12"] for row in detail_rows()]))
 
-    # Resident IDs: wrong length, bad check digit, another region, impossible birth date, and two
+    # Resident IDs: wrong length, bad check digit, another region, impossible birth dates (month 13,
+    # 31 February, born after the delivery's month: far in the future and the month after), and two
     # written oddly but valid (lower-case x, full-width digits).
     rows = detail_rows()
     first17 = IDS[1][:17]
@@ -370,6 +371,9 @@ def build(folder: Path = CORPUS) -> list[Path]:
         wrong_check,
         check_digit_id("11010519491231002"),
         check_digit_id("41142219901301123"),
+        check_digit_id("41142219490231123"),
+        check_digit_id("41142220790403123"),
+        check_digit_id("41142220220201123"),
         lower_x,
         "".join(chr(ord(c) + 0xFEE0) for c in IDS[4]),
     ]

@@ -131,8 +131,29 @@ def test_resident_ids_match_validate_and_pseudonymise():
         "a valid resident ID (18 characters expected, found 17)",
         "a valid resident ID (GB 11643 check digit does not match)",
         "a valid resident ID (region prefix 4114xx expected, found 110105)",
-        "a valid resident ID (birth date in positions 7-14 is not a date)",
+        "a valid resident ID (birth date in positions 7-14 is not a calendar date)",
     }
+
+
+def test_birth_dates_must_be_calendar_dates_not_after_the_delivery_month():
+    """Vectorised and scalar validation agree on every birth date, judged here by the calendar itself."""
+    born_by = dt.date(2022, 1, 31)
+    births = ["19490231", "19000229", "20000229", "19990229", "18991231", "19000101", "19800431", "19800430",
+              "20220131", "20220201", "20790403", "19801200", "19800132"]  # fmt: skip
+    texts = [f"411422{birth}123" + ids.check_digit(f"411422{birth}123") for birth in births]
+    many = ids.pseudonymise_many(texts, b"key", born_by=born_by)
+    for birth, text, problem in zip(births, texts, many.problem.tolist(), strict=True):
+        assert problem == ids.validate(text, born_by=born_by), birth
+        try:
+            real = dt.date(int(birth[:4]), int(birth[4:6]), int(birth[6:]))
+        except ValueError:
+            real = None
+        acceptable = real is not None and dt.date(1900, 1, 1) <= real <= born_by
+        assert (problem is None) == acceptable, (birth, problem)
+        if real and real > born_by:
+            assert problem == "birth date in positions 7-14 is after the delivery's month (2022-01)"
+    assert ids.validate(texts[births.index("20790403")]) is None, "without a delivery month, only the calendar"
+    assert ids.validate(texts[births.index("19490231")]) == "birth date in positions 7-14 is not a calendar date"
 
 
 @pytest.mark.parametrize("key", [b"", b"k", b"x" * 64, b"y" * 65, b"z" * 200])

@@ -12,7 +12,7 @@ export GX_ANALYTICS_ENABLED := False
 export DO_NOT_TRACK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help run test stop clean psql rules lint docs explain airflow cluster manifest
+.PHONY: help run test stop clean psql rules lint docs explain airflow cluster manifest bi report
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -45,7 +45,7 @@ cluster: $(MANIFEST) ## start (or find) Redis, Airflow and two Celery workers (C
 test: $(MANIFEST) ## run the whole test suite (lint, unit, DAG integrity, end to end, Celery cluster)
 	@$(VENV)/bin/pytest
 
-stop: ## stop everything the project started: Airflow's services, Redis, the embedded PostgreSQL
+stop: ## stop everything the project started: Airflow's services, Redis, Superset, the embedded PostgreSQL
 	@if [ -x $(PY) ]; then $(PY) -m include.cli stop; else echo "not running"; fi
 
 clean: stop ## remove local state: embedded data, Airflow home, generated feeds, secrets
@@ -62,6 +62,12 @@ lint: $(VENV)/.installed ## ruff, mypy and sqlfluff only
 
 explain: $(VENV)/.installed ## how a published figure was made: MART= COUNTY=name|code|商丘市 MONTH=YYYY-MM METRIC=
 	@$(PY) -m include.cli explain --mart "$(MART)" --county "$(COUNTY)" --month "$(MONTH)" --metric "$(METRIC)"
+
+report: $(VENV)/.installed ## rewrite a month's auditor report, MONTH=YYYY-MM: index.html, report.xlsx and report.pdf
+	@$(PY) -m include.cli report --month "$(MONTH)"
+
+bi: $(MANIFEST) ## install Superset in its own venv, provision its dashboard over the published marts, start it; print URL and login
+	@$(PY) -m include.cli bi
 
 docs: $(VENV)/.installed ## build the dbt docs (models, grain, 口径, lineage) and serve them on http://127.0.0.1:8081
 	@$(PY) -m include.cli docs --serve

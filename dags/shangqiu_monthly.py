@@ -22,7 +22,7 @@ never starts a month with no feeds; `make run` backfills the months.
 5. **publish**: replaces the month in `marts`, in one transaction, for every mart that no
    failed rule taints (by dbt lineage); the tainted marts stay exactly as they were. It emits
    one Asset (`postgres://warehouse:5432/shangqiu/marts/<mart>`) per mart it published.
-6. **report**: writes the month's data-quality report for auditors (HTML) and the GX Data Docs,
+6. **report**: writes the month's data-quality report for auditors (HTML, xlsx, PDF) and the GX Data Docs,
    whatever the gate decided.
 
 Months run in order: one active run at a time, and `validate` depends on the previous month's

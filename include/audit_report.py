@@ -1,4 +1,6 @@
-"""The auditor's report: one self-contained HTML page per month, ``<REPORTS_DIR>/<YYYY-MM>/index.html``.
+"""The auditor's report of a month, in ``<REPORTS_DIR>/<YYYY-MM>/``: a self-contained HTML page (``index.html``),
+the same facts as a workbook (``report.xlsx``, see ``report_xlsx``) and the page printed by Chromium (``report.pdf``,
+see ``report_pdf``).
 
 Everything on it is read as the auditor role. It opens with what the gate decided (``dq.publications``:
 the marts published, published with a warning flag, held back, and why) and a summary in Chinese of
@@ -11,7 +13,8 @@ Expectations Data Docs, which it rebuilds from the validation results GX stored.
 
 Names come from where they are already kept: rule kinds from ``KINDS`` below, departments from the
 feed contracts, indicator names from the published-figures seed, column names from the contracts'
-Chinese headers or the dbt docs (``target/manifest.json``).
+Chinese headers or the dbt docs (``target/manifest.json``). Values are shown at their printed precision
+(``shown``), times in Beijing time (``beijing``), whatever the server's time zone.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ import csv
 import datetime as dt
 import json
 import re
+import time
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 import psycopg
 import yaml
@@ -45,6 +50,21 @@ MAX_DECIMALS = 6  # a figure shown in its printed unit never carries more decima
 # The units an indicator may be declared in, with their factor to the base unit (人, 户, 元, 千瓦时; % is
 # its own base). The same table dbt's indicator_units macro repeats; read as data, not imported.
 UNITS_FILE = config.PROJECT_ROOT / "include" / "samples" / "figures.yml"
+BEIJING = ZoneInfo("Asia/Shanghai")
+# Labels of the codes dq and ops record (中文, English), for the page and the workbook alike.
+DECISIONS = {
+    "published": ("已发布", "Published"),
+    "partial": ("部分发布", "Partly published"),
+    "held_back": ("暂缓发布", "Held back"),
+}
+RULE_STATUSES = {"passed": ("通过", "Passed"), "failed": ("未通过", "Failed"), "error": ("出错", "Error")}
+SEVERITIES = {"fail": ("阻断", "Blocking"), "warn": ("警告", "Warning")}
+DELIVERIES = {
+    "on_time": ("按时", "On time"),
+    "late": ("逾期", "Late"),
+    "missing": ("缺报", "Missing"),
+    "resubmitted": ("重报", "Resubmitted"),
+}
 
 
 class Kind(NamedTuple):
@@ -126,31 +146,68 @@ KINDS = {
 }
 
 
-def write_report(month: dt.date, url: str | None = None) -> Path:
-    """Render the report for ``month`` (whatever the gate decided) and return its path.
+class Report(NamedTuple):
+    """A month's report files, and the seconds each took (``facts``: gathering them and the GX Data Docs)."""
+
+    html: Path
+    xlsx: Path
+    pdf: Path | None  # None: no Chromium or CJK font could be had, or Chromium failed (it says why)
+    seconds: dict[str, float]
+
+
+def write_report(month: dt.date, url: str | None = None) -> Report:
+    """Write the report for ``month`` (whatever the gate decided): the page, the workbook and the PDF.
 
     ``url``: the auditor's connection (default: the configured or embedded warehouse).
     """
+    from include import report_pdf, report_xlsx  # noqa: PLC0415
+
+    clock = [time.monotonic()]
+
+    def lap() -> float:
+        clock.append(time.monotonic())
+        return round(clock[-1] - clock[-2], 2)
+
     with psycopg.connect(url or server().url("auditor"), row_factory=dict_row) as conn:
         facts = gather(conn, month)
     facts["data_docs"] = data_docs(facts["gate_run"]["checked_at"] if facts["gate_run"] else None)
-    path = config.REPORTS_DIR / f"{month:%Y-%m}" / "index.html"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(facts), encoding="utf-8")
-    return path
+    seconds = {"facts": lap()}
+    folder = config.REPORTS_DIR / f"{month:%Y-%m}"
+    folder.mkdir(parents=True, exist_ok=True)
+    html = folder / "index.html"
+    html.write_text(render(facts), encoding="utf-8")
+    seconds["html"] = lap()
+    xlsx = report_xlsx.write(facts, folder / "report.xlsx")
+    seconds["xlsx"] = lap()
+    pdf = report_pdf.print_pdf(html, folder / "report.pdf")
+    seconds["pdf"] = lap()
+    return Report(html, xlsx, pdf, seconds)
 
 
 def render(facts: dict[str, Any]) -> str:
     environment = Environment(loader=PackageLoader("include", "templates"), autoescape=True, undefined=StrictUndefined)
-    environment.filters["num"] = number
+    environment.filters["bj"] = beijing
     names = {
         "kinds": KINDS,
         "blames": blame.BLAMES,
         "departments": departments(),
         "mart_names": mart_names(),
         "places_shown": PLACES_SHOWN,
+        "decision_labels": DECISIONS,
+        "severity_labels": SEVERITIES,
+        "status_labels": DELIVERIES,
     }
     return environment.get_template("audit_report.html.j2").render(**names, **facts)
+
+
+def beijing(moment: dt.datetime | None, pattern: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """A moment in Beijing time, labelled ('2022-01-11 00:00:00 北京时间'), whatever the server's or this process's
+    time zone; a naive moment is UTC (as GX keeps its run times); '—' for none."""
+    return f"{in_beijing(moment):{pattern}} 北京时间" if moment else "—"
+
+
+def in_beijing(moment: dt.datetime) -> dt.datetime:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(BEIJING)
 
 
 def number(value: object) -> str:
@@ -163,18 +220,28 @@ def number(value: object) -> str:
 
 def plain(value: object) -> str:
     """A value of a rule outside the indicator report: whole numbers as integers, others to 2 decimals at most."""
+    return number(rounded(value))
+
+
+def rounded(value: object) -> Decimal | None:
+    """A value as ``plain`` shows it: whole, or at 2 decimals (None stays None)."""
     if value is None:
-        return "—"
+        return None
     exact = Decimal(str(value))
-    return number(exact.quantize(Decimal(1) if exact == exact.to_integral_value() else Decimal("0.01"), ROUND_HALF_UP))
+    return exact.quantize(Decimal(1) if exact == exact.to_integral_value() else Decimal("0.01"), ROUND_HALF_UP)
 
 
 def in_unit(value: object, unit: str, decimals: int) -> str:
     """A base-unit value in ``unit`` at ``decimals`` (270100 人 in 万人 at 2: '27.01万人'); '—' for a missing value."""
+    amount = unit_amount(value, unit, decimals)
+    return "—" if amount is None else f"{amount:f}{unit}"
+
+
+def unit_amount(value: object, unit: str, decimals: int) -> Decimal | None:
+    """A base-unit value in ``unit``, rounded to ``decimals`` (270100 人 in 万人 at 2: 27.01)."""
     if value is None:
-        return "—"
-    shown = (Decimal(str(value)) / unit_factors()[unit]).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
-    return f"{shown:f}{unit}"
+        return None
+    return (Decimal(str(value)) / unit_factors()[unit]).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
 
 
 def decimals_of(text: object) -> int:
@@ -183,36 +250,70 @@ def decimals_of(text: object) -> int:
 
 
 def printed(measure: str | None, values: tuple[object, ...], detail: dict[str, Any]) -> tuple[str, ...] | None:
-    """An indicator's values (declared first, in base units) in the unit and at the decimals its declared figure
-    is printed in.
+    """An indicator's values (declared first, in base units) as ``printed_amounts`` gives them, with their unit."""
+    found = printed_amounts(measure, values, detail)
+    if found is None:
+        return None
+    amounts, unit = found
+    return tuple("—" if amount is None else f"{amount:f}{unit}" for amount in amounts)
 
-    The unit and the printed number come from the offending row (``declared_unit``, ``declared_value``);
-    without them, the unit of the published figure (the seed) and the decimals of the declared value in it,
-    at least those of the published figure. None when the unit is unknown.
+
+def printed_amounts(
+    measure: str | None, values: tuple[object, ...], detail: dict[str, Any]
+) -> tuple[tuple[Decimal | None, ...], str] | None:
+    """An indicator's values (declared first, in base units) in the unit and at the decimals its declared figure
+    is printed in, and that unit.
+
+    The unit and the decimals come from the offending row: ``declared_unit``, and the rounding the printed figure
+    allows (``base_tolerance``, half a unit of its last digit in the base unit: exact, where the row's numbers
+    are floats, 48612.0 for a printed 48612), else the printed number (``declared_value``); without them, the unit
+    of the published figure (the seed) and the decimals of the declared value in it, at least those of the
+    published figure. None when the unit is unknown.
     """
     published = published_figures().get(measure or "", {})
     unit = detail.get("declared_unit") or published.get("unit")
     if unit not in unit_factors():
         return None
     declared = values[0]
-    if detail.get("declared_value") is not None:
+    if detail.get("base_tolerance"):  # 0.5 × 10^-decimals × the unit's factor
+        decimals = max(0, (Decimal("0.5") * unit_factors()[unit] / Decimal(str(detail["base_tolerance"]))).adjusted())
+    elif detail.get("declared_value") is not None:
         decimals = decimals_of(detail["declared_value"])
     elif declared is not None:
         as_printed = (Decimal(str(declared)) / unit_factors()[unit]).normalize()
         decimals = max(decimals_of(as_printed), decimals_of(published.get("value") or 0))
     else:
         decimals = decimals_of(published.get("value") or 0)
-    return tuple(in_unit(value, unit, min(decimals, MAX_DECIMALS)) for value in values)
+    return tuple(unit_amount(value, unit, min(decimals, MAX_DECIMALS)) for value in values), unit
+
+
+def amounts(rule: dict[str, Any], row: dict[str, Any]) -> tuple[tuple[Decimal | None, ...], str]:
+    """A finding's declared, computed values and their difference as numbers at their printed precision, and their
+    unit: an indicator's in the unit it is printed in (see ``printed_amounts``), others by ``rounded`` ('')."""
+    values = row["declared"], row["computed"], row["difference"]
+    if rule["relation"] == blame.DECLARED_RELATION and rule["kind"] in ("declared", "consistency"):
+        found = printed_amounts(row["measure"], values, row["row_detail"])
+        if found:
+            return found
+    return tuple(rounded(value) for value in values), ""
 
 
 def shown(rule: dict[str, Any], row: dict[str, Any]) -> tuple[str, ...]:
     """A finding's declared, computed values and their difference as printed (never 57.0381507235482)."""
-    values = row["declared"], row["computed"], row["difference"]
-    if rule["relation"] == blame.DECLARED_RELATION and rule["kind"] in ("declared", "consistency"):
-        found = printed(row["measure"], values, row["row_detail"])
-        if found:
-            return found
-    return tuple(plain(value) for value in values)
+    found, unit = amounts(rule, row)
+    if unit:
+        return tuple("—" if amount is None else f"{amount:f}{unit}" for amount in found)
+    return tuple(number(amount) for amount in found)
+
+
+def in_base_unit(rule: dict[str, Any], row: dict[str, Any]) -> tuple[str, ...] | None:
+    """The values in the base unit (人, 元, …), whole or at 2 decimals, when they are printed in a larger one
+    (27.01万人: '270100人'); None otherwise."""
+    unit = amounts(rule, row)[1]
+    if not unit or unit_factors()[unit] == 1:
+        return None
+    base = unit.removeprefix("万").removeprefix("亿")
+    return tuple(f"{plain(row[side])}{base}" for side in ("declared", "computed", "difference"))
 
 
 def compares(kind: str, rule: Rule | None) -> str:
@@ -344,6 +445,7 @@ def gather(conn: psycopg.Connection[Any], month: dt.date) -> dict[str, Any]:
     found = failures(conn, month, rules)
     return {
         "month": month,
+        "generated_at": dt.datetime.now(dt.UTC),
         "counties": counties(),
         "grid_counties": {code: name for code, name in counties().items() if code != config.CITY_CODE},
         "decisions": decisions,
@@ -427,6 +529,8 @@ def failures(conn: psycopg.Connection[Any], month: dt.date, rules: list[dict[str
                 "measure_name": (row["measure"] and measure_name(row["measure"], rule["rule_id"]))
                 or row["row_detail"].get("indicator_name"),
                 "shown": shown(rule, row),
+                "amounts": amounts(rule, row),
+                "in_base_unit": in_base_unit(rule, row),
             }
             for row in rows
             if row["rule_run_id"] == rule["rule_run_id"]
@@ -487,7 +591,7 @@ def lineage(
 def completeness(conn: psycopg.Connection[Any], month: dt.date) -> list[dict[str, Any]]:
     """One row per feed: its department, and each county's delivery status for ``month``."""
     cells = conn.execute(
-        """select c.feed, f.name_zh, f.department_zh, c.county_code, c.status, c.detail_rows, c.versions_loaded,
+        """select c.feed, f.name_zh, f.department, c.county_code, c.status, c.detail_rows, c.versions_loaded,
                   c.first_received_at, c.deadline_at
            from ops.feed_completeness as c inner join ops.feeds as f on f.feed = c.feed
            where c.feed_month = %s order by f.department, c.feed""",
@@ -497,7 +601,7 @@ def completeness(conn: psycopg.Connection[Any], month: dt.date) -> list[dict[str
     for cell in cells:
         row = grid.setdefault(
             cell["feed"],
-            {"feed": cell["feed"], "name_zh": cell["name_zh"], "department_zh": cell["department_zh"], "cells": {}},
+            {"feed": cell["feed"], "name_zh": cell["name_zh"], "department": cell["department"], "cells": {}},
         )
         row["cells"][cell["county_code"]] = cell
     return list(grid.values())

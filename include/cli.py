@@ -12,7 +12,7 @@ psql-env    print PG* variables for psql as a role (used by ``make psql``)
 rules       compile expectations/rules/*.yml into the GX context
 docs        build the dbt docs (and serve them with --serve)
 explain     how a published figure was made, as the auditor reads it (``make explain``)
-report      write the auditor's HTML report of a month (and rebuild the GX Data Docs)
+report      write the auditor's report of a month: HTML, xlsx and PDF (and rebuild the GX Data Docs)
 """
 
 from __future__ import annotations
@@ -190,10 +190,11 @@ def cmd_airflow(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """The months of 2021 (or one) as a backfill under the scheduler, followed to the end."""
-    from include.deploy import runner, services  # noqa: PLC0415
+    from include.deploy import packages, runner, services  # noqa: PLC0415
     from include.deploy.api import Api  # noqa: PLC0415
     from include.report import month_line, summary  # noqa: PLC0415
 
+    packages.available("chromium", "font:zh")  # for the reports' PDF: installed before the months run (as root)
     started = time.monotonic()
     print("» warehouse and Airflow (LocalExecutor): starting or finding the services", flush=True)
     deployment = services.start("local")
@@ -239,10 +240,12 @@ def cmd_up(_: argparse.Namespace) -> int:
 
 
 def cmd_stop(_: argparse.Namespace) -> int:
+    from include.bi import superset  # noqa: PLC0415
     from include.deploy import services  # noqa: PLC0415
     from include.warehouse import embedded  # noqa: PLC0415
     from include.warehouse.connection import configured_url  # noqa: PLC0415
 
+    print("superset: stopped" if superset.stop() else "superset: not running")
     stopped = services.stop()
     print(f"airflow: stopped {', '.join(stopped)}" if stopped else "airflow: not running")
     if configured_url():
@@ -341,9 +344,17 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     ensure_ready()
     started = time.monotonic()
-    path = write_report(dt.date.fromisoformat(f"{args.month}-01"))
-    print(f"{path}  ({time.monotonic() - started:.1f} s)")
+    written = write_report(dt.date.fromisoformat(f"{args.month}-01"))
+    print("\n".join(str(path) for path in (written.html, written.xlsx, written.pdf) if path))
+    seconds = ", ".join(f"{part} {spent:.1f}" for part, spent in written.seconds.items())
+    print(f"({time.monotonic() - started:.1f} s: {seconds})")
     return 0
+
+
+def cmd_bi(_: argparse.Namespace) -> int:
+    from include.bi.superset import up  # noqa: PLC0415
+
+    return up()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -383,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     report = sub.add_parser("report")
     report.add_argument("--month", required=True, help="YYYY-MM")
     report.set_defaults(func=cmd_report)
+    sub.add_parser("bi").set_defaults(func=cmd_bi)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

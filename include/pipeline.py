@@ -178,12 +178,20 @@ def publish_month(verdict: dict[str, Any], run_id: str) -> dict[str, Any]:
 
 
 def report_month(month: dt.date) -> dict[str, Any]:
-    """The auditor's report for ``month``, after publish whatever the gate decided (read as the auditor role)."""
+    """The auditor's report for ``month``, after publish whatever the gate decided (read as the auditor role):
+    the HTML page, the workbook and, when Chromium can be had, the PDF."""
     from include.audit_report import write_report  # noqa: PLC0415  (GX and Jinja load only when reporting)
 
-    path = write_report(month, warehouse_url("auditor"))
-    log.info("%s: auditor's report written to %s", f"{month:%Y-%m}", path)
-    return {"month": month.isoformat(), "report": str(path)}
+    written = write_report(month, warehouse_url("auditor"))
+    for path in (written.html, written.xlsx, written.pdf or "PDF skipped"):
+        log.info("%s: auditor's report %s", f"{month:%Y-%m}", path)
+    log.info("%s: report seconds %s", f"{month:%Y-%m}", written.seconds)
+    return {
+        "month": month.isoformat(),
+        "report": str(written.html),
+        "xlsx": str(written.xlsx),
+        "pdf": str(written.pdf) if written.pdf else None,
+    }
 
 
 __all__ = [

@@ -140,8 +140,8 @@ def summary(
             f"Published league table, {last:%Y-%m} (marts.mart_microcredit_league):",
             league_table(last),
             "",
-            f"Auditor reports (HTML, one per month): {config.REPORTS_DIR}/<YYYY-MM>/index.html"
-            f"  e.g. {config.REPORTS_DIR / f'{last:%Y-%m}' / 'index.html'}",
+            f"Auditor reports (one folder per month: index.html, report.xlsx, report.pdf): "
+            f"{config.REPORTS_DIR / f'{last:%Y-%m}'}/",
             f"Airflow task logs: {log}",
             f"Connect: make psql   (BI role, read-only)   or host {found.host} port {found.port} "
             f"database {found.database} user {config.ROLE_BI}, password in {config.SECRETS_DIR / 'bi_password'}",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Iterator
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
@@ -36,6 +36,10 @@ COUNTERPART = {
     **{worker: "airflow-worker" for worker in services.WORKERS},
 }
 INIT = "airflow-init"  # the one-off set-up container: no native service (services.start does its work)
+# BI: Superset and its two one-off steps, the twin of `make bi` (include/bi/superset.py), not of Airflow.
+SUPERSET, SUPERSET_INIT, SUPERSET_PROVISION = "superset", "superset-init", "superset-provision"
+BI = {SUPERSET, SUPERSET_INIT, SUPERSET_PROVISION}
+SUPERSET_PORT = 8088
 
 # Settings on one side only, each with its reason. Keep them short, and real (asserted below).
 NATIVE_ONLY: dict[str, str] = {
@@ -144,7 +148,7 @@ def test_services_and_commands_match_native() -> None:
         assert COUNTERPART[name] in composed, f"{name}: no {COUNTERPART[name]} in docker-compose.yml"
     for name, words in services.COMMANDS.items():
         assert command(composed[COUNTERPART[name]]) == words, f"{COUNTERPART[name]} runs another command than {name}"
-    airflow_services = {name for name, service in composed.items() if "build" in service} - {INIT}
+    airflow_services = {name for name, service in composed.items() if "build" in service} - {INIT} - BI
     assert airflow_services == {COUNTERPART[name] for name in services.COMMANDS}, "an Airflow service natively absent"
     worker = composed["airflow-worker"]
     assert "container_name" not in worker and "hostname" not in worker, "--scale airflow-worker=N needs neither"
@@ -177,6 +181,56 @@ def test_settings_match_native(compose: dict[str, Any], native: dict[str, str]) 
             assert ours == theirs.replace(native_host, compose_host), key
         else:
             assert ours == theirs, f"{key}: compose {ours!r}, native {theirs!r}"
+
+
+def test_superset_matches_make_bi(compose: dict[str, Any]) -> None:
+    """The Superset services run what ``make bi`` runs: the same settings, server, set-up steps and provisioning."""
+    from include.bi import superset
+
+    composed = compose["services"]
+    root = PurePosixPath("/opt/shangqiu")  # bi/Dockerfile's WORKDIR, the checkout's place in the image
+    native = superset.settings(state=Path(root / "state"), project=Path(root))
+    for name in (SUPERSET, SUPERSET_INIT):
+        env = composed[name]["environment"]
+        assert {k: v for k, v in env.items() if k in native} == native, f"{name}: other settings than make bi's"
+        assert env[env_name("superset_secret_key")] == get_secret("superset_secret_key")
+    assert command(composed[SUPERSET]) == superset.gunicorn(f"0.0.0.0:{SUPERSET_PORT}")
+    assert composed[SUPERSET]["ports"] == [f"127.0.0.1:{SUPERSET_PORT}:{SUPERSET_PORT}"]
+    assert "healthcheck" in composed[SUPERSET]
+
+    script = " ".join(command(composed[SUPERSET_INIT]))
+    for step in ("superset db upgrade", "superset fab create-admin", "superset init"):
+        assert step in script, f"{SUPERSET_INIT} does not run {step}"
+    init = composed[SUPERSET_INIT]["environment"]
+    assert {key: init[f"FLASK_FAB_CREATE_ADMIN_{key}"] for key in superset.ADMIN} == superset.ADMIN
+    assert f"superset fab reset-password --username {superset.ADMIN_USER}" in script
+    assert (
+        init["FLASK_FAB_CREATE_ADMIN_PASSWORD"]
+        == init["FLASK_FAB_RESET_PASSWORD_PASSWORD"]
+        == superset.admin_password()
+    )
+
+    provision = composed[SUPERSET_PROVISION]
+    assert provision["entrypoint"] == ["python", "-m", "include.bi.provision"]
+    args = provision["command"]
+    assert args[args.index("--url") + 1] == f"http://{SUPERSET}:{SUPERSET_PORT}"
+    assert args[args.index("--warehouse") + 1] == f"warehouse:{WAREHOUSE_PORT}"
+    project = PurePosixPath(compose["x-airflow-common"]["environment"]["PYTHONPATH"])
+    assert f"./bi:{project / 'bi'}:ro" in provision["volumes"], "provisioning reads bi/dashboard.yml from the checkout"
+    assert provision["environment"][env_name("bi_password")] == role_password("bi")
+
+    # The image has the pins and the settings file, and every project module that file imports.
+    dockerfile = (ROOT / "bi" / "Dockerfile").read_text(encoding="utf-8")
+    assert re.search(r"^WORKDIR /opt/shangqiu$", dockerfile, re.M)
+    assert re.search(r"pip install --no-cache-dir -r bi/requirements\.txt", dockerfile)
+    copied = {word for line in re.findall(r"^COPY (.+)$", dockerfile, re.M) for word in line.split()[:-1]}
+    imported = re.findall(r"^from (include[\w.]*) import (\w+)", (ROOT / "bi" / "superset_config.py").read_text(), re.M)
+    for package, name in imported:
+        module = f"{package}.{name}".replace(".", "/")
+        path = f"{module}.py" if (ROOT / f"{module}.py").exists() else f"{package.replace('.', '/')}.py"
+        assert path in copied, f"bi/Dockerfile does not copy {path}, which bi/superset_config.py imports"
+        assert f"{path.rsplit('/', 1)[0]}/__init__.py" in copied
+    assert "bi/superset_config.py" in copied
 
 
 def test_admin_credentials_only_in_init(compose: dict[str, Any]) -> None:

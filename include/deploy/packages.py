@@ -17,7 +17,7 @@ PACKAGES: dict[str, tuple[str, ...]] = {
     "chromium": ("chromium",),
     "pdftoppm": ("poppler-utils",),
     "pdftotext": ("poppler-utils",),
-    "font:zh": ("fontconfig", "fonts-noto-cjk"),
+    "font:zh": ("fontconfig", "fonts-wqy-microhei"),
 }
 _updated = False
 
@@ -32,13 +32,23 @@ def _present(name: str) -> str | None:
     return shutil.which(name)
 
 
+# The Chinese font the reports and the dashboard render with. Chromium embeds it in a PDF as a named font
+# (Noto CJK's glyphs come out as unnamed Type 3 ones), and it is small.
+CJK_FONT = "WenQuanYi Micro Hei"
+
+
 def cjk_font() -> str | None:
-    """The file of an installed font that covers Chinese, or None."""
+    """The file of the installed ``CJK_FONT``, or None."""
     if not shutil.which("fc-list"):
         return None
-    out = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True, check=False).stdout
+    out = subprocess.run(["fc-list", f"{CJK_FONT}:lang=zh", "file"], capture_output=True, text=True, check=False).stdout
     files = sorted(line.split(":")[0].strip() for line in out.splitlines() if line.strip())
     return files[0] if files else None
+
+
+def _apt_get(*args: str) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    return subprocess.run(["apt-get", *args], capture_output=True, env=env, check=False)
 
 
 def apt_install(packages: tuple[str, ...]) -> None:
@@ -46,15 +56,14 @@ def apt_install(packages: tuple[str, ...]) -> None:
     global _updated  # noqa: PLW0603
     if os.geteuid() != 0:
         raise Missing(f"installing {' '.join(packages)} needs root: apt-get install -y {' '.join(packages)}")
-    quiet = {"capture_output": True, "env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}, "check": False}
-    install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages]
-    if subprocess.run(install, **quiet).returncode != 0:  # type: ignore[call-overload]
-        if not _updated:
-            subprocess.run(["apt-get", "update", "-qq"], **quiet)  # type: ignore[call-overload]
-            _updated = True
-        done = subprocess.run(install, **quiet)  # type: ignore[call-overload]
-        if done.returncode != 0:
-            raise Missing(f"apt-get install {' '.join(packages)} failed: {done.stderr.decode(errors='replace')[-500:]}")
+    install = ("install", "-y", "-qq", "--no-install-recommends", *packages)
+    done = _apt_get(*install)
+    if done.returncode != 0 and not _updated:
+        _apt_get("update", "-qq")
+        _updated = True
+        done = _apt_get(*install)
+    if done.returncode != 0:
+        raise Missing(f"apt-get install {' '.join(packages)} failed: {done.stderr.decode(errors='replace')[-500:]}")
 
 
 def ensure(*names: str) -> dict[str, str]:

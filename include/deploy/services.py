@@ -32,8 +32,8 @@ import psycopg
 from psycopg import sql
 
 from include import config
-from include.deploy import packages
 from include.dbt_env import OFFLINE
+from include.deploy import packages
 from include.warehouse.connection import Server, server
 from include.warehouse.secrets import get_secret
 

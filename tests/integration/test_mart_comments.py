@@ -21,6 +21,7 @@ from include.gate.gate import SCHEMA_CHANGE, Verdict, publish
 pytestmark = pytest.mark.integration
 DECEMBER = dt.date(2021, 12, 1)
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
+LEADS = re.compile(r"\s*[\u4e00-\u9fff]")  # a comment starts with the column's Chinese name
 PROBE = "mart_zz_comment_probe"
 
 
@@ -69,8 +70,8 @@ def test_every_published_mart_and_column_has_a_chinese_comment(published, wareho
     total = sum(len(cols) for _, cols in marts.values())
     print(f"column comments: {total - len(uncommented)} of {total} published columns, {len(marts)} marts")
     assert not uncommented, f"columns without a comment: {uncommented}"
-    no_chinese = [f"{m}.{c}" for m, (_, cols) in marts.items() for c, text in cols.items() if not CHINESE.search(text)]
-    assert not no_chinese, f"column comments without a Chinese name: {no_chinese}"
+    no_name = [f"{m}.{c}" for m, (_, cols) in marts.items() for c, text in cols.items() if not LEADS.match(text)]
+    assert not no_name, f"column comments that do not start with their Chinese name: {no_name}"
 
 
 def test_published_comments_are_the_dbt_documentation(published, warehouse) -> None:

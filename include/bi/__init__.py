@@ -1,0 +1,1 @@
+"""BI for the published marts: Apache Superset in its own venv (``make bi``), provisioned from ``bi/``."""

@@ -18,14 +18,7 @@ from include.deploy import packages
 
 TIMEOUT = 180  # seconds Chromium may take to print
 FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    *packages.CHROMIUM_FLAGS,
     "--proxy-server=127.0.0.1:9",  # the page needs nothing from outside: nothing may be fetched
     "--no-pdf-header-footer",
 )

@@ -2,8 +2,8 @@
 
 Run by the Superset venv's interpreter (playwright is there, driving the system's Chromium; no browser is
 ever downloaded): ``<venv>/bin/python include/bi/screenshot.py < job.json``, the job giving ``url``,
-``dashboard``, ``user``, ``password``, ``chromium``, ``png`` and ``header`` (the text of a table header cell
-to probe). It prints JSON: the header cells, the fonts Chromium used for the probed one (CDP
+``dashboard``, ``user``, ``password``, ``chromium`` and its ``flags``, ``png`` and ``header`` (the text of a
+table header cell to probe). It prints JSON: the header cells, the fonts Chromium used for the probed one (CDP
 ``CSS.getPlatformFontsForNode``), the requests refused for leaving the server, the PNG's size and colours.
 Playwright and Pillow (both in Superset's venv) only: it imports nothing of the project.
 """
@@ -18,16 +18,6 @@ from typing import Any
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 HEADERS = "th, [role=columnheader]"
 
 
@@ -47,7 +37,7 @@ def shoot(job: dict[str, Any]) -> dict[str, Any]:
             profile,  # a fresh --user-data-dir
             executable_path=job["chromium"],
             headless=True,
-            args=FLAGS,
+            args=job["flags"],
             viewport={"width": 1600, "height": 1200},
             locale="zh-CN",
         )

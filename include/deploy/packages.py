@@ -20,6 +20,17 @@ PACKAGES: dict[str, tuple[str, ...]] = {
     "font:zh": ("fontconfig", "fonts-wqy-microhei"),
 }
 _updated = False
+# Headless Chromium on a closed network: no GPU, no sandbox (root), and none of its own calls home.
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
 
 
 class Missing(RuntimeError):

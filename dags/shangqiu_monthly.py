@@ -88,10 +88,11 @@ def shangqiu_monthly() -> None:
         return ingest_feed(feed, month_of(data_interval_start, params["month"]), run_id or "")
 
     @task(retries=0, depends_on_past=True)
-    def validate(data_interval_start=None, params=None, run_id: str | None = None) -> dict:
+    def validate(data_interval_start=None, params=None, run_id: str | None = None, ti=None) -> dict:
         from include.pipeline import month_of, validate_month
 
-        return validate_month(month_of(data_interval_start, params["month"]), run_id or "")
+        month = month_of(data_interval_start, params["month"])
+        return validate_month(month, run_id or "", ti.try_number if ti else None)
 
     @task
     def departments(verdict: dict) -> list[dict]:
@@ -109,10 +110,10 @@ def shangqiu_monthly() -> None:
             raise AirflowFailException(reason)
 
     @task(retries=0, outlets=[PUBLISHED_MARTS])
-    def publish(verdict: dict, run_id: str | None = None, outlet_events=None) -> dict:
+    def publish(verdict: dict, run_id: str | None = None, outlet_events=None, ti=None) -> dict:
         from include.pipeline import mart_asset_uri, publish_month
 
-        published = publish_month(verdict, run_id or "")
+        published = publish_month(verdict, run_id or "", ti.try_number if ti else None)
         for mart in published["published"]:
             outlet_events[PUBLISHED_MARTS].add(Asset(mart_asset_uri(mart), group="shangqiu_marts"))
         return published

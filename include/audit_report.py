@@ -429,13 +429,12 @@ def measure_name(measure: str, rule_id: str) -> str | None:
 def gather(conn: psycopg.Connection[Any], month: dt.date) -> dict[str, Any]:
     """Everything the page shows for ``month``."""
     gate_run = conn.execute(
-        """select run_id, max(checked_at) as checked_at from dq.rule_runs
-           where month_start = %s and run_id = (
-               select run_id from dq.rule_runs where month_start = %s order by rule_run_id desc limit 1)
-           group by run_id""",
-        [month, month],
+        """select g.gate_run_id, g.run_id, g.try_number, max(r.checked_at) as checked_at
+           from dq.gate_runs as g inner join dq.rule_runs as r using (gate_run_id)
+           where g.month_start = %s group by g.gate_run_id order by g.gate_run_id desc limit 1""",
+        [month],
     ).fetchone()
-    rules = rule_runs(conn, month, gate_run["run_id"]) if gate_run else []
+    rules = rule_runs(conn, gate_run["gate_run_id"]) if gate_run else []
     decisions = conn.execute(
         """select publication_id, run_id, status, marts, held_back, flagged, rule_results, source_files,
                   rules_passed, rules_failed, reason, decided_at
@@ -472,13 +471,14 @@ def outcome(decision: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def rule_runs(conn: psycopg.Connection[Any], month: dt.date, run_id: str) -> list[dict[str, Any]]:
+def rule_runs(conn: psycopg.Connection[Any], gate_run_id: int) -> list[dict[str, Any]]:
+    """The rules one gate run checked, failures first."""
     return conn.execute(
         """select rule_run_id, rule_id, kind, relation, severity, status, owner, description_zh, description_en,
                   unexpected_count, error
-           from dq.rule_runs where month_start = %s and run_id = %s
+           from dq.rule_runs where gate_run_id = %s
            order by status = 'passed', severity, rule_id""",
-        [month, run_id],
+        [gate_run_id],
     ).fetchall()
 
 
@@ -629,10 +629,10 @@ def month_charts(conn: psycopg.Connection[Any], month: dt.date) -> dict[str, Any
     city = next((row for row in league if row["is_city"]), None)
     failed_rows = conn.execute(
         """with latest as (
-               select distinct on (month_start) month_start, run_id from dq.rule_runs
-               where month_start between %s and %s order by month_start, rule_run_id desc)
+               select distinct on (month_start) month_start, gate_run_id from dq.gate_runs
+               where month_start between %s and %s order by month_start, gate_run_id desc)
            select latest.month_start, count(*) filter (where runs.status <> 'passed') as failed
-           from latest inner join dq.rule_runs as runs using (month_start, run_id)
+           from latest inner join dq.rule_runs as runs using (gate_run_id)
            group by latest.month_start""",
         [year[0], month],
     ).fetchall()

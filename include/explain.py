@@ -300,12 +300,12 @@ def explain(
 
     result.publications = _dicts(
         conn.execute(
-            """select publication_id, run_id, status, decided_at, rules_passed, rules_failed, reason
+            """select publication_id, run_id, gate_run_id, status, decided_at, rules_passed, rules_failed, reason
                from dq.publications where month_start = %s and %s = any(marts) order by publication_id""",
             [start, name],
         )
     )
-    published_runs = [p["run_id"] for p in result.publications]  # each published this mart (fully or partly)
+    published_runs = [p["gate_run_id"] for p in result.publications]  # each published this mart (or part of it)
     run = published_runs[-1] if published_runs else None
     relations = {name} | {n.name for n in nodes}
     rules = {rule.id: rule for rule in all_rules()}
@@ -314,8 +314,7 @@ def explain(
             """select rule_run_id, run_id, rule_id, kind, relation, severity, status, unexpected_count,
                       description_zh, description_en, checked_at
                from dq.rule_runs where month_start = %s
-                 and run_id = coalesce(%s, (select run_id from dq.rule_runs where month_start = %s
-                                            order by rule_run_id desc limit 1))
+                 and gate_run_id = coalesce(%s, (select max(gate_run_id) from dq.gate_runs where month_start = %s))
                order by rule_run_id""",
             [start, run, start],
         )

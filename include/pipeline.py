@@ -125,15 +125,18 @@ def ingest_feed(feed: str, month: dt.date, run_id: str, url: str | None = None) 
     return {"feed": feed, "month": month.isoformat(), "deliveries": results}
 
 
-def validate_month(month: dt.date, run_id: str) -> dict[str, Any]:
-    """Run the month's dbt tests and the gate's rules on the candidate marts; record them all in dq."""
+def validate_month(month: dt.date, run_id: str, try_number: int | None = None) -> dict[str, Any]:
+    """Run the month's dbt tests and the gate's rules on the candidate marts; record them all in dq, under a
+    gate run of their own (with the Airflow run id and try number)."""
     url = warehouse_url("transformer")
     tests = dbt_tests.run(url, month, taken={rule.id for rule in all_rules()})
     with psycopg.connect(url) as conn:
-        verdict = gate.validate(conn, warehouse_url("transformer", driver="postgresql+psycopg2"), month, run_id, tests)
+        checks_url = warehouse_url("transformer", driver="postgresql+psycopg2")
+        verdict = gate.validate(conn, checks_url, month, run_id, tests, try_number=try_number)
     log.info(
-        "%s: %d rule(s) passed, %d fail rule(s) failed%s, %d warning(s)%s",
+        "%s (gate run %s): %d rule(s) passed, %d fail rule(s) failed%s, %d warning(s)%s",
         f"{month:%Y-%m}",
+        verdict.gate_run_id,
         len(verdict.passed),
         len(verdict.failed),
         f" ({', '.join(verdict.failed)})" if verdict.failed else "",
@@ -155,11 +158,11 @@ def check_failures(check: dict[str, Any]) -> str | None:
     return f"{check['owner']} {check['month']}: failed rules {', '.join(check['failed'])}"
 
 
-def publish_month(verdict: dict[str, Any], run_id: str) -> dict[str, Any]:
+def publish_month(verdict: dict[str, Any], run_id: str, try_number: int | None = None) -> dict[str, Any]:
     """Publish every mart the failed rules do not taint; the decision is logged either way."""
     decided = gate.Verdict.from_dict(verdict)
     with psycopg.connect(warehouse_url("transformer")) as conn:
-        publication = gate.publish(conn, decided, run_id)
+        publication = gate.publish(conn, decided, run_id, try_number=try_number)
     log.info(
         "%s: publication %s %s; published %s; held back %s",
         decided.month.isoformat()[:7],

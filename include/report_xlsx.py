@@ -159,7 +159,9 @@ def summary(sheet: Worksheet, facts: dict[str, Any]) -> None:
         ),
         ("暂缓发布 Held back", lines(f"{mart(m)}：{'、'.join(ids) or '—'}" for m, ids in outcome.get("held_back", []))),
         ("原因 Reason", outcome.get("reason")),
-        ("校验批次 Gate run", gate_run["run_id"] if gate_run else None),
+        ("校验批次 Gate run", gate_run["gate_run_id"] if gate_run else None),
+        ("Airflow 运行 Airflow run", gate_run["run_id"] if gate_run else None),
+        ("尝试次数 Try number", gate_run["try_number"] if gate_run else None),
         ("校验时间（北京时间） Checked at (Beijing time)", beijing(gate_run["checked_at"]) if gate_run else None),
         ("生成时间（北京时间） Generated at (Beijing time)", beijing(facts["generated_at"])),
     ]

@@ -36,6 +36,7 @@ class Verdict:
     held_back: dict[str, list[str]] = field(default_factory=dict)  # mart -> the failed rules that taint it
     owners: dict[str, str] = field(default_factory=dict)  # rule id -> owning department
     flagged: dict[str, list[str]] = field(default_factory=dict)  # mart -> findings it is published with
+    gate_run_id: int | None = None  # the dq.gate_runs row of the validation that decided it
 
     @property
     def publishable(self) -> bool:
@@ -50,6 +51,7 @@ class Verdict:
             "held_back": self.held_back,
             "owners": self.owners,
             "flagged": self.flagged,
+            "gate_run_id": self.gate_run_id,
         }
 
     @classmethod
@@ -62,6 +64,7 @@ class Verdict:
             {mart: list(rules) for mart, rules in data.get("held_back", {}).items()},
             dict(data.get("owners", {})),
             {mart: list(rules) for mart, rules in data.get("flagged", {}).items()},
+            data.get("gate_run_id"),
         )
 
     def by_owner(self) -> list[dict[str, Any]]:
@@ -117,12 +120,26 @@ def _view_is_current(conn: Connection, schemas: Schemas, relation: str) -> bool:
 
 
 def validate(
-    conn: Connection, url: str, month: dt.date, run_id: str, checked: Sequence[tuple[Rule, gx_context.Outcome]] = ()
+    conn: Connection,
+    url: str,
+    month: dt.date,
+    run_id: str,
+    checked: Sequence[tuple[Rule, gx_context.Outcome]] = (),
+    *,
+    try_number: int | None = None,
 ) -> Verdict:
     """Run every rule on the month's candidate data, decide which side of each finding is wrong,
     record the outcomes, and write the month's official indicators (``blame``). ``checked``: checks
-    run elsewhere (the month's dbt tests, ``dbt_tests.run``), recorded and judged like the rules."""
-    prepare_views(conn)
+    run elsewhere (the month's dbt tests, ``dbt_tests.run``), recorded and judged like the rules.
+
+    Each call is a gate run of its own (``dq.gate_runs``), recorded with the Airflow run id and try number,
+    so reruns of a month under one run id stay apart in ``dq``."""
+    prepare_views(conn)  # committed at once: the checks read the views from connections of their own
+    with conn.transaction():
+        (gate_run_id,) = conn.execute(
+            "insert into dq.gate_runs (run_id, try_number, month_start) values (%s, %s, %s) returning gate_run_id",
+            [run_id, try_number, month],
+        ).fetchone() or (0,)
     outcomes = gx_context.run_checkpoint(url, month)
     rules: dict[str, Rule] = {rule.id: rule for rule in [*all_rules(), *(rule for rule, _ in checked)]}
     marts = candidate_marts(conn)
@@ -142,7 +159,9 @@ def validate(
     with conn.transaction():
         for (rule, outcome, status), rows in zip(judged, findings, strict=True):
             count = outcome.unexpected_count
-            rule_run_id = _record(conn, run_id, month, rule, status=status, error=outcome.error, rows=rows, count=count)
+            rule_run_id = _record(
+                conn, (run_id, gate_run_id), month, rule, status=status, error=outcome.error, rows=rows, count=count
+            )
             by_outcome["passed" if status == "passed" else rule.severity].append(rule.id)
             for row in rows:
                 for code, state in row["official"]:  # a withheld figure stays withheld whatever else found it
@@ -152,7 +171,9 @@ def validate(
         declared_rule = next(r for r in rules.values() if r.kind == "declared" and r.severity == "fail")
         blame.build_official_indicators(conn, month, declared_rule, official)
     owners = {rule.id: rule.owner for rule in rules.values()}
-    return Verdict(month, by_outcome["passed"], by_outcome["fail"], by_outcome["warn"], held_back, owners, flagged)
+    return Verdict(
+        month, by_outcome["passed"], by_outcome["fail"], by_outcome["warn"], held_back, owners, flagged, gate_run_id
+    )
 
 
 def _held_by_own_checks(judged: list[tuple[Rule, gx_context.Outcome, str]], marts: list[str]) -> dict[str, list[str]]:
@@ -218,7 +239,7 @@ def _judge(judged: list[tuple[Rule, gx_context.Outcome, str]], held_back: dict[s
 
 def _record(
     conn: Connection,
-    run_id: str,
+    run: tuple[str, int],
     month: dt.date,
     rule: Rule,
     *,
@@ -227,14 +248,14 @@ def _record(
     rows: list[dict],
     count: int | None = None,
 ) -> int:
-    """One rule's outcome in ``dq.rule_runs`` and its offending rows in ``dq.rule_failures`` (``count``:
-    the rows that failed, when more than ``rows`` keeps)."""
+    """One rule's outcome in ``dq.rule_runs`` and its offending rows in ``dq.rule_failures`` (``run``: the
+    Airflow run id and the gate run; ``count``: the rows that failed, when more than ``rows`` keeps)."""
     count = len(rows) if count is None else count
     (rule_run_id,) = conn.execute(
-        """insert into dq.rule_runs (run_id, month_start, rule_id, kind, relation, severity, status,
+        """insert into dq.rule_runs (run_id, gate_run_id, month_start, rule_id, kind, relation, severity, status,
                unexpected_count, owner, description_zh, description_en, error)
-           values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) returning rule_run_id""",
-        [run_id, month, rule.id, rule.kind, rule.relation, rule.severity, status, count, rule.owner,
+           values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) returning rule_run_id""",
+        [*run, month, rule.id, rule.kind, rule.relation, rule.severity, status, count, rule.owner,
          rule.description_zh, rule.description_en, error],
     ).fetchone() or (0,)  # fmt: skip
     with conn.cursor() as cursor:
@@ -393,9 +414,9 @@ class Publication:
     held: list[str]  # the marts held back (their published month stays as it was)
 
 
-def publish(conn: Connection, verdict: Verdict, run_id: str) -> Publication:
+def publish(conn: Connection, verdict: Verdict, run_id: str, *, try_number: int | None = None) -> Publication:
     """Publish the month of every mart no failed rule holds back (those a declared figure's finding concerns
-    with a warning flag), in one transaction; log the decision."""
+    with a warning flag), in one transaction; log the decision with the gate run it rests on."""
     marts = candidate_marts(conn)
     breaking = {mart: change for mart in marts if (change := breaking_change(conn, mart))}
     held_back = {**verdict.held_back, **{mart: [*verdict.held_back.get(mart, []), SCHEMA_CHANGE] for mart in breaking}}
@@ -414,8 +435,8 @@ def publish(conn: Connection, verdict: Verdict, run_id: str) -> Publication:
     with conn.transaction():
         (publication_id,) = conn.execute(
             """insert into dq.publications (run_id, month_start, status, marts, held_back, source_files,
-                   rule_results, rules_passed, rules_failed, reason, flagged)
-               values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) returning publication_id""",
+                   rule_results, rules_passed, rules_failed, reason, flagged, gate_run_id, try_number)
+               values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) returning publication_id""",
             [
                 run_id,
                 verdict.month,
@@ -428,6 +449,8 @@ def publish(conn: Connection, verdict: Verdict, run_id: str) -> Publication:
                 len(verdict.failed) + len(verdict.warned),
                 reason,
                 Jsonb(flagged),
+                verdict.gate_run_id,
+                try_number,
             ],
         ).fetchone() or (0,)
         for mart in released:

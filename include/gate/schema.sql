@@ -66,3 +66,36 @@ comment on column dq.rule_failures.blame is
 'declared: the declared figure is the suspect (the computed side passes its own checks); computed: the computed side fails its own checks too, so its mart is held back; figures: declared figures that cannot all be true together.';
 alter table dq.publications add column if not exists flagged jsonb not null default '{}';
 comment on column dq.publications.flagged is 'Marts published with a warning flag: mart -> the findings (rule ids) that concern it.';
+
+-- Since issue 11: every execution of the gate has an id of its own. A rerun of a month, or a run cleared
+-- and run again under the scheduler, keeps its Airflow run id; the gate run and the try number tell them apart.
+create table if not exists dq.gate_runs (
+    gate_run_id bigserial primary key,
+    run_id text not null,
+    try_number integer,
+    month_start date not null,
+    started_at timestamptz not null default now()
+);
+comment on table dq.gate_runs is 'One row per execution of the gate''s validation: the Airflow run id and try number it ran under.';
+alter table dq.rule_runs add column if not exists gate_run_id bigint references dq.gate_runs (gate_run_id);
+create index if not exists rule_runs_by_gate_run on dq.rule_runs (gate_run_id);
+alter table dq.publications add column if not exists gate_run_id bigint references dq.gate_runs (gate_run_id);
+alter table dq.publications add column if not exists try_number integer;
+comment on column dq.rule_runs.gate_run_id is 'The gate run (dq.gate_runs) that checked this rule.';
+comment on column dq.publications.gate_run_id is 'The gate run whose checks this decision rests on.';
+comment on column dq.publications.try_number is 'The Airflow try number of the publish task that made the decision.';
+-- History from before: one gate run per Airflow run id and month (what could be told apart then).
+with missing as (
+    select run_id, month_start, min(checked_at) as started_at from dq.rule_runs
+    where gate_run_id is null group by run_id, month_start
+), made as (
+    insert into dq.gate_runs (run_id, month_start, started_at)
+    select run_id, month_start, started_at from missing
+    returning gate_run_id, run_id, month_start
+)
+update dq.rule_runs as r set gate_run_id = made.gate_run_id
+from made where r.gate_run_id is null and r.run_id = made.run_id and r.month_start = made.month_start;
+update dq.publications as p set gate_run_id = (
+    select max(g.gate_run_id) from dq.gate_runs as g
+    where g.run_id = p.run_id and g.month_start = p.month_start and g.started_at <= p.decided_at
+) where p.gate_run_id is null;

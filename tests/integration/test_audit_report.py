@@ -653,3 +653,33 @@ def test_make_report_rewrites_the_three_files_and_says_where_and_how_long(writte
     assert [path.name for path in paths] == list(REPORT_FILES)
     assert all(path.stat().st_mtime_ns > before[path.name] for path in paths), "all three rewritten"
     assert re.search(r"\(\d+\.\d s: facts [\d.]+, html [\d.]+, xlsx [\d.]+, pdf [\d.]+\)", out[-1]), out[-1]
+
+
+def test_each_gate_run_is_told_apart_under_one_airflow_run_id(held_back, warehouse):
+    """The same month validated again under the same run id (a rerun, or a run cleared and run again) is a gate
+    run of its own: its rules, its try number and the decision that rests on it never mix with the first's.
+    Runs last in this module: it makes this rerun the month's latest gate run."""
+    from include.pipeline import validate_month
+
+    rerun = validate_month(DECEMBER, RUN_ID, try_number=2)
+    with psycopg.connect(warehouse.url("auditor")) as conn:
+        runs = conn.execute(
+            """select g.gate_run_id, g.run_id, g.try_number, count(r.rule_run_id)
+               from dq.gate_runs g left join dq.rule_runs r using (gate_run_id)
+               where g.month_start = %s group by g.gate_run_id order by g.gate_run_id""",
+            [DECEMBER],
+        ).fetchall()
+        decisions = dict(
+            conn.execute(
+                "select gate_run_id, run_id from dq.publications where month_start = %s and gate_run_id is not null",
+                [DECEMBER],
+            ).fetchall()
+        )
+    ours = [run for run in runs if run[1] == RUN_ID]
+    assert [try_number for _, _, try_number, _ in ours] == [None, 2], runs
+    assert ours[-1][0] == rerun["gate_run_id"]
+    assert ours[0][3] == ours[1][3] > 100, "each gate run holds one complete set of rule outcomes"
+    dag_run = next(run for run in reversed(runs) if run[1] != RUN_ID)
+    assert dag_run[2] == 1, "the DAG's validate task records its try number"
+    assert decisions[ours[0][0]] == RUN_ID and decisions[dag_run[0]] == dag_run[1], "each decision names its gate run"
+    assert rerun["gate_run_id"] not in decisions, "the rerun has not published: nothing rests on it yet"

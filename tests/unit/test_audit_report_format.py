@@ -281,7 +281,7 @@ def facts(monkeypatch) -> dict:
             "held_back": [("mart_employment", ["indicators_declared_equal_computed"])],
             "reason": None,
         },
-        "gate_run": {"run_id": HOSTILE[0], "checked_at": DECIDED},
+        "gate_run": {"gate_run_id": 7, "run_id": HOSTILE[0], "try_number": 2, "checked_at": DECIDED},
         "rules": rules,
         "failures": [rules[0]],
         "warnings": rules[1:3],

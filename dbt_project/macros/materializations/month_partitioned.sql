@@ -5,8 +5,12 @@
     Each month in the result replaces its own partition: the partition is created if new,
     truncated, and refilled, all in the model's transaction. No other month is read or
     rewritten, so adding month 12 costs what adding month 1 did (measured in
-    tests/benchmarks). `--full-refresh`, a change of columns, or an unpartitioned table of the same name
-    rebuilds the table.
+    tests/benchmarks).
+
+    A change of columns never loses the other months: a new column is added in place (earlier
+    months read null in it). A column removed or retyped fails the model, naming the columns,
+    and leaves the table as it was: `--full-refresh` (every month selected) rebuilds it on purpose.
+    An unpartitioned table of the same name is rebuilt.
 -#}
 {% materialization month_partitioned, adapter='postgres' %}
     {%- set partition_by = config.get('partition_by', 'month_start') -%}
@@ -24,16 +28,34 @@
     {%- endcall %}
 
     {%- set rebuild = existing_relation is none or should_full_refresh() -%}
+    {%- set columns_sql = "select attname, format_type(atttypid, atttypmod) from pg_attribute where attrelid = '{}'::regclass and attnum > 0 and not attisdropped order by attnum" -%}
+    {%- set batch = run_query(columns_sql.format(adapter.quote(staging_identifier))) -%}
+    {%- set batch_columns = batch.columns[0].values() | list -%}
+    {%- set batch_types = dict(zip(batch_columns, batch.columns[1].values())) -%}
     {%- if not rebuild -%}
-        {%- set existing_columns = adapter.get_columns_in_relation(existing_relation) | map(attribute='name') | list -%}
-        {%- set batch_columns = run_query(
-            "select attname from pg_attribute where attrelid = '" ~ staging_identifier
-            ~ "'::regclass and attnum > 0 and not attisdropped order by attnum"
-        ).columns[0].values() | list -%}
         {%- set kind = run_query(
             "select relkind from pg_class where oid = '" ~ target_relation ~ "'::regclass"
         ).columns[0].values()[0] -%}
-        {%- set rebuild = existing_columns != batch_columns or kind != 'p' -%}
+        {%- set rebuild = kind != 'p' -%}
+    {%- endif -%}
+    {%- if not rebuild -%}
+        {%- set existing = run_query(columns_sql.format(target_relation)) -%}
+        {%- set existing_types = dict(zip(existing.columns[0].values(), existing.columns[1].values())) -%}
+        {%- set broken = [] -%}
+        {%- for name, type in existing_types.items() if batch_types.get(name) != type -%}
+            {%- do broken.append(name ~ ' ' ~ type ~ ' -> ' ~ batch_types.get(name, 'removed')) -%}
+        {%- endfor -%}
+        {%- if broken -%}
+            {{ exceptions.raise_compiler_error(
+                this ~ " holds other months, and this change would lose them: " ~ broken | join(', ')
+                ~ ". Keep the columns (add new ones instead), or rebuild every month on purpose with --full-refresh."
+            ) }}
+        {%- endif -%}
+        {%- for name in batch_columns if name not in existing_types %}
+            {% call statement('add_column_' ~ loop.index) -%}
+                alter table {{ target_relation }} add column {{ adapter.quote(name) }} {{ batch_types[name] }}
+            {%- endcall %}
+        {%- endfor %}
     {%- endif -%}
 
     {%- if rebuild -%}
@@ -56,7 +78,10 @@
                 for values from ('{{ month }}') to (('{{ month }}'::date + interval '1 month')::date);
             truncate table {{ this.schema }}.{{ partition }};
         {%- endfor %}
-        insert into {{ target_relation }} select * from {{ adapter.quote(staging_identifier) }};
+        {%- set quoted = [] %}
+        {%- for name in batch_columns %}{% do quoted.append(adapter.quote(name)) %}{% endfor %}
+        insert into {{ target_relation }} ({{ quoted | join(', ') }})
+            select {{ quoted | join(', ') }} from {{ adapter.quote(staging_identifier) }};
     {%- endcall %}
 
     {{ run_hooks(post_hooks, inside_transaction=True) }}

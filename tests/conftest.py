@@ -81,6 +81,18 @@ def run_dag(warehouse: Any, landing: Any) -> Callable[[dt.date], str]:
     return run
 
 
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's chromium and a CJK font (installed when missing and we are root); the tests that need a browser
+    skip, saying why, when they cannot be had."""
+    from include.deploy import packages
+
+    found = packages.available("chromium", "font:zh")
+    if not found:
+        pytest.skip("chromium or a CJK font is not installed and installing them needs root: see the line above")
+    return found["chromium"]
+
+
 @pytest.fixture
 def connect(warehouse: Any) -> Iterator[Callable[[str], psycopg.Connection]]:
     opened: list[psycopg.Connection] = []

@@ -29,8 +29,9 @@ from pathlib import Path
 
 from include import config
 from include.dbt_env import OFFLINE
-from include.deploy.services import _free_port
+from include.deploy.services import pid_of
 from include.warehouse.connection import Server
+from include.warehouse.embedded import free_port
 from include.warehouse.secrets import env_name, get_secret
 
 ROOT = config.PROJECT_ROOT / ".local" / "superset"  # the install, shared by every state folder
@@ -160,13 +161,7 @@ def _password(command: str) -> dict[str, str]:
 
 def _pid() -> int | None:
     """The pid of the gunicorn this state folder started, if it runs."""
-    try:
-        pid = int(PID_FILE.read_text().strip())
-        os.kill(pid, 0)
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (OSError, ValueError):
-        return None
-    return pid if b"gunicorn" in cmdline else None
+    return pid_of(PID_FILE, b"gunicorn")
 
 
 def _port() -> int:
@@ -175,7 +170,7 @@ def _port() -> int:
     port = int(path.read_text()) if path.exists() else 0
     if port and (_pid() or _bindable(port)):
         return port
-    port = _free_port()
+    port = free_port()
     path.write_text(str(port))
     return port
 

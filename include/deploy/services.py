@@ -20,7 +20,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ from include import config
 from include.dbt_env import OFFLINE
 from include.deploy import packages
 from include.warehouse.connection import Server, server
+from include.warehouse.embedded import free_port
 from include.warehouse.secrets import get_secret
 
 METADATA_DB = "airflow"
@@ -81,19 +81,13 @@ def admin_password() -> str:
     return get_secret("airflow_admin_password")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _ports() -> dict[str, int]:
     """Ports chosen once (like the warehouse's) and kept in ``.local/airflow/ports.json``."""
     path = config.AIRFLOW_HOME / "ports.json"
     names = ("api", "redis")
     ports = json.loads(path.read_text()) if path.exists() else {}
     if set(names) - set(ports):
-        ports = {name: ports.get(name) or _free_port() for name in names}
+        ports = {name: ports.get(name) or free_port() for name in names}
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(ports))
     return ports
@@ -167,18 +161,20 @@ def _airflow() -> str:
     return str(Path(sys.executable).parent / "airflow")
 
 
-def _pid(name: str) -> int | None:
-    """The pid of a running service started by this project, or None."""
-    path = RUN_DIR / f"{name}.pid"
-    if not path.exists():
-        return None
-    pid = int(path.read_text().strip() or 0)
+def pid_of(path: Path, program: bytes = b"") -> int | None:
+    """The pid a pid file names, if that process runs (and its command line names ``program``), or None."""
     try:
+        pid = int(path.read_text().strip() or 0)
         os.kill(pid, 0)
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (OSError, ProcessLookupError):
+    except (OSError, ValueError):
         return None
-    return pid if cmdline else None
+    return pid if cmdline and program in cmdline else None
+
+
+def _pid(name: str) -> int | None:
+    """The pid of a running service started by this project, or None."""
+    return pid_of(RUN_DIR / f"{name}.pid")
 
 
 def _spawn(name: str, argv: list[str], env: dict[str, str]) -> None:
@@ -197,18 +193,13 @@ def _spawn(name: str, argv: list[str], env: dict[str, str]) -> None:
     (RUN_DIR / f"{name}.pid").write_text(str(process.pid))
 
 
-def redis_server() -> str:
-    """The system's ``redis-server``; installed from Debian's packages (as root) when missing."""
-    return packages.ensure("redis-server")["redis-server"]
-
-
 def _service_argv(name: str, ports: dict[str, int]) -> tuple[list[str], dict[str, str]]:
     """The command line and per-process settings of one service."""
     if name == "redis":
         folder = config.STATE_DIR / "redis"
         folder.mkdir(parents=True, exist_ok=True)
         return [
-            redis_server(),
+            packages.ensure("redis-server")["redis-server"],  # installed from Debian's packages (as root)
             "--bind",
             "127.0.0.1",
             "--port",

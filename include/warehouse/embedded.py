@@ -125,7 +125,8 @@ def _run(cmd: list[str], *, check: bool = True) -> subprocess.CompletedProcess[s
     )
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -163,7 +164,7 @@ def _initdb(pgdata: Path, bindir: Path) -> None:
         )
     finally:
         os.unlink(pwfile.name)
-    port = int(os.environ.get("SQW_PG_PORT") or _free_port())
+    port = int(os.environ.get("SQW_PG_PORT") or free_port())
     (pgdata.parent / "pg_port").write_text(f"{port}\n")
     (pgdata.parent / "pg_bindir").write_text(f"{bindir}\n")
     settings = {

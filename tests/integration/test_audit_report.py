@@ -38,17 +38,6 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def chromium() -> str:
-    """Debian's chromium and a CJK font; installed when missing and we are root."""
-    from include.deploy import packages
-
-    found = packages.available("chromium", "font:zh")
-    if not found:
-        pytest.skip("chromium or a CJK font is not installed and installing them needs root: see the line above")
-    return found["chromium"]
-
-
-@pytest.fixture(scope="module")
 def poppler(chromium) -> None:
     from include.deploy import packages
 

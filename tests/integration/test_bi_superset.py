@@ -177,15 +177,12 @@ def _cjk_families() -> set[str]:
 
 
 def test_dashboard_shows_the_league_table_in_chinese(
-    api: Any, superset: Any, league_chart: dict[str, Any], tmp_path: Path
+    api: Any, superset: Any, league_chart: dict[str, Any], chromium: str, tmp_path: Path
 ) -> None:
     """Chromium, logged in, draws the league table's Chinese headers with a CJK font: glyphs, not boxes."""
     from include.bi import superset as bi
     from include.deploy import packages
 
-    found = packages.available("chromium", "font:zh")
-    if found is None:
-        pytest.skip("chromium or a CJK font is not installed and installing them needs root: see the line above")
     datasets = _by_name(api, "dataset", "table_name")
     columns = api.get(f"/api/v1/dataset/{datasets[LEAGUE]['id']}")["result"]["columns"]
     label = {column["column_name"]: column["verbose_name"] for column in columns}
@@ -196,7 +193,7 @@ def test_dashboard_shows_the_league_table_in_chinese(
         "dashboard": superset.dashboard,
         "user": bi.ADMIN_USER,
         "password": bi.admin_password(),
-        "chromium": found["chromium"],
+        "chromium": chromium,
         "flags": list(packages.CHROMIUM_FLAGS),
         "png": str(png),
         "header": probe,

@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import hmac
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -195,24 +196,55 @@ def pseudonymise_many(
     return result
 
 
-ID_LIKE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+# Digits of any script (full-width ４１１４…, Arabic-Indic): Decimal and NFKC turn them into 0-9.
+ID_LIKE = re.compile(r"(?<!\d)\d{17}[\dXxＸｘ](?!\d)")
 WITHHELD = "<ID withheld>"
+_CUT_ID = re.compile(r"(?<!\d)\d{17}(?![\dXxＸｘ])")  # an ID without its check character (it can be computed)
+_LONG_RUN = re.compile(r"\d{19,}[Xx]?|\d{18,}[Xx]")  # IDs pasted together, or an ID inside a longer number
+_CHECK_VALUES = np.array([10 if c == "X" else int(c) for c in CHECK_CHARS])
+_LATEST_BIRTH = dt.date(2099, 12, 31)  # for telling an ID inside other digits: a birth date from 1900 to 2099
+
+
+def _holds_id(run: str) -> bool:
+    """Whether a run of digits carries a resident ID: a 17-digit ID body, or a GB 11643-valid ID in a longer run."""
+    run = run if run.isascii() else "".join(c if c in "Xx" else str(unicodedata.digit(c)) for c in run)  # ４ is 4
+    if len(run) == 17:
+        return _birth_date_problem(run[6:14], _LATEST_BIRTH) is None
+    values = np.array([10 if c in "Xx" else int(c) for c in run], dtype=np.int64)
+    windows = np.lib.stride_tricks.sliding_window_view(values, 18)
+    checks = _CHECK_VALUES[(windows[:, :17] @ np.array(WEIGHTS)) % 11]
+    candidates = np.flatnonzero((windows[:, 17] == checks) & (windows[:, :17] < 10).all(axis=1))  # 1 in 11
+    return any(validate(run[i : i + 18], region_prefix="", born_by=_LATEST_BIRTH) is None for i in candidates.tolist())
+
+
+def holds_id(text: str) -> bool:
+    """Whether ``text`` shows a resident ID: 17 digits and a digit or X, an ID body without its check
+    character, or a valid ID run together with other digits (two IDs pasted into one cell)."""
+    if ID_LIKE.search(text):
+        return True
+    runs = (*_CUT_ID.finditer(text), *_LONG_RUN.finditer(text)) if len(text) >= 17 else ()
+    return any(_holds_id(run[0]) for run in runs)
 
 
 def looks_like_id(texts: Sequence[str] | np.ndarray) -> np.ndarray:
-    """A mask of cells holding something shaped like a resident ID (17 digits and a digit or X).
+    """A mask of cells that ``holds_id``.
 
-    Only cells of 18 characters or more are searched, so a column of short values costs one pass.
+    Only cells of 17 characters or more are searched, so a column of short values costs one pass.
     """
     found = np.zeros(len(texts), dtype=bool)
-    if max(map(len, texts), default=0) < 18:
+    if max(map(len, texts), default=0) < 17:
         return found
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    for i in np.flatnonzero(lengths >= 18).tolist():
-        found[i] = ID_LIKE.search(texts[i]) is not None
+    for i in np.flatnonzero(lengths >= 17).tolist():
+        found[i] = holds_id(texts[i])
     return found
 
 
 def redact(text: str) -> str:
-    """``text`` with anything shaped like a resident ID replaced: for what is stored about a file."""
-    return ID_LIKE.sub(WITHHELD, text)
+    """``text`` with whatever ``holds_id`` finds replaced: for what is stored about a file."""
+    text = ID_LIKE.sub(WITHHELD, text)
+    if len(text) < 17:
+        return text
+    for pattern in (_CUT_ID, _LONG_RUN):
+        text = pattern.sub(lambda run: WITHHELD if _holds_id(run[0]) else run[0], text)
+    return text

@@ -17,8 +17,10 @@ import csv
 import hashlib
 import io
 import re
+import warnings
 import zipfile
-from collections.abc import Callable, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +33,9 @@ MAX_MEMBER_RATIO = 500  # one member past MEMBER_FLOOR: a sheet of blanks is a b
 RATIO_FLOOR = 50 * MiB
 MEMBER_FLOOR = 10 * MiB
 MAX_MEMBERS = 10_000
+MAX_CELLS = 50_000_000  # a sheet's grid (or a CSV's rows x widest row): 1,048,576 rows of 47 columns
+MAX_COLUMNS = 16_384  # a worksheet's width (XFD): a CSV row wider than that is not a department's table
+SPARSE_FLOOR, SPARSE_RATIO = 5_000_000, 100  # past the floor, a grid must be at least 1 % cells
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 SNIFF = {
     b"\xd0\xcf\x11\xe0": "an old-style .xls (OLE2) workbook",
@@ -40,6 +45,7 @@ SNIFF = {
     b"<?xm": "an XML document",
 }
 CSV_WIDTH_SAMPLE = 200  # lines used to guess a CSV's width before reading it whole
+_BREAK = re.compile(r"\r\n|\r|\n")  # where a CSV reader splits physical lines
 
 
 class Unreadable(Exception):
@@ -160,6 +166,73 @@ def _check_zip(path: Path) -> None:
         )
     if "xl/workbook.xml" not in {info.filename for info in infos}:
         raise Unreadable("not_xlsx", "an .xlsx workbook (xl/workbook.xml)", "a zip archive without a workbook")
+    _check_grid(path, infos)
+
+
+def _check_grid(path: Path, infos: list[zipfile.ZipInfo]) -> None:
+    """Refuse a sheet whose farthest cell spans a grid too big to build (one cell at XFD1048576 is 17 billion).
+
+    calamine allocates every cell from A1 to the farthest one a sheet names, and aborts the
+    whole process when it cannot; so each member is scanned first, in C, for rows past 99,999
+    and cells past column Z or row 999,999. A grid past ``MAX_CELLS`` is refused, and so is one
+    past ``SPARSE_FLOOR`` with less than one cell's worth of XML (16 bytes) per ``SPARSE_RATIO``
+    cells: a sheet of blanks. A member that does not inflate is left to calamine to report.
+    """
+    with zipfile.ZipFile(path) as archive:
+        for info in infos:
+            if not info.filename.endswith(".xml"):
+                continue
+            try:
+                rows, columns, farthest = _grid(archive, info)
+            except (RuntimeError, NotImplementedError) as error:  # encrypted, or a method zipfile lacks
+                found = f"{info.filename}: encrypted or compressed in a way that cannot be checked ({error})"
+                raise Unreadable("corrupt", "a readable .xlsx workbook", found) from None
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError):
+                continue
+            grid, cells = rows * columns, info.file_size // 16
+            if grid > MAX_CELLS or (grid > SPARSE_FLOOR and grid > SPARSE_RATIO * cells):
+                raise Unreadable(
+                    "too_many_cells",
+                    f"sheets within {MAX_CELLS:,} cells from A1 to their farthest cell (past {SPARSE_FLOOR:,}, "
+                    f"at least 1 in {SPARSE_RATIO} of them written)",
+                    f"{info.filename}: {info.file_size:,} bytes of XML naming cells up to row {rows:,} and column "
+                    f"{farthest}, a grid of {grid:,} cells (refused unopened)",
+                )
+
+
+def _grid(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, int, str]:
+    """The rows and columns a member's cells span (at least 99,999 and 26), and the farthest column's letters."""
+    rows, columns, farthest = 99_999, 26, "Z"
+    for block in _blocks(archive, info):
+        for letters, row, row_element in set(_FAR.findall(block)):
+            rows = max(rows, int(row or row_element))
+            if letters and _column_number(letters) > columns:
+                columns, farthest = _column_number(letters), letters.decode()
+    if columns > 26:  # a wide sheet: its rows counted exactly (rare, so a second pass)
+        rows = max(max(map(int, _ANY_ROW.findall(block)), default=0) for block in _blocks(archive, info))
+    return rows, columns, farthest
+
+
+def _blocks(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """A member inflated 16 MiB at a time, each block starting with the last bytes of the one before."""
+    tail = b""
+    with archive.open(info) as member:
+        while chunk := member.read(1 << 24):
+            yield tail + chunk
+            tail = chunk[-24:]
+
+
+# One pass finds what can make a grid big: a cell past column Z or row 999,999, a row past 99,999.
+_FAR = re.compile(rb' r="([A-Z]{2,}|[A-Z](?=[0-9]{7}))([0-9]+)"|<row r="([0-9]{6,})"')
+_ANY_ROW = re.compile(rb' r="[A-Z]*([0-9]+)"')
+
+
+def _column_number(letters: bytes) -> int:
+    """A column's number from its letters: A is 1, Z 26, AA 27, XFD 16,384."""
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
 
 
 def read_xlsx(path: Path, wanted: Callable[[str], bool] | None = None) -> Workbook:
@@ -208,12 +281,41 @@ def read_csv(path: Path, sheet: str) -> Workbook:
 
 def _lines(text: str) -> list[str]:
     """Physical lines, split where a CSV reader splits them (CR, LF, CRLF)."""
-    return re.split(r"\r\n|\r|\n", text)
+    return _BREAK.split(text)
 
 
-def _width(lines: list[str]) -> int:
-    """An upper bound of the fields per record in ``lines`` (a quoted comma counts as a separator)."""
-    return 1 + max((line.count(",") for line in lines), default=0)
+def _head(text: str) -> list[str]:
+    """The first ``CSV_WIDTH_SAMPLE`` physical lines, each whole however long it is.
+
+    A line cut short would under-count the width, and pandas reads the surplus cells of a
+    first row wider than its names as a (multi-)index: cells lost, and very slowly.
+    """
+    end = 0
+    for _ in range(CSV_WIDTH_SAMPLE):
+        found = _BREAK.search(text, end)
+        if found is None:
+            return _lines(text)
+        end = found.end()
+    return _lines(text[:end])[:CSV_WIDTH_SAMPLE]
+
+
+def _width(lines: Iterable[str]) -> int:
+    """The most cells a record of ``lines`` holds as the csv module splits it; if it cannot, commas + 1."""
+    lines = list(lines)
+    try:
+        return max((len(row) for row in csv.reader(lines)), default=1)
+    except csv.Error:  # e.g. a cell over the csv module's field size limit
+        return 1 + max((line.count(",") for line in lines), default=0)
+
+
+def _check_cells(width: int, rows: int) -> None:
+    """Refuse a CSV whose frame (rows x widest row) would be too big to build, or wider than a worksheet."""
+    if width > MAX_COLUMNS or width * rows > MAX_CELLS:
+        raise Unreadable(
+            "too_many_cells",
+            f"a CSV file of at most {MAX_COLUMNS:,} cells a row and {MAX_CELLS:,} in all",
+            f"a row of {width:,} cells in {rows:,} lines",
+        )
 
 
 def _fields(line: str) -> int | None:
@@ -225,24 +327,32 @@ def _fields(line: str) -> int | None:
 
 
 def _parse_csv(text: str, source: bytes) -> pd.DataFrame:
-    """Parse ``source`` (``text`` as UTF-8) with pandas' C reader; the csv module if pandas cannot."""
-    width = _width(_lines(text[: 1 << 16])[:CSV_WIDTH_SAMPLE])
+    """Parse ``source`` (``text`` as UTF-8) with pandas' C reader; the csv module if pandas cannot.
+
+    pandas is given the width of the first lines; a record wider than that (a row pandas would
+    cut, or read as an index) makes it try again with the widest record of the file.
+    """
+    width, lines = _width(_head(text)), max(text.count("\n"), text.count("\r")) + 1
     for attempt in range(2):
+        _check_cells(width, lines)
         try:
-            return pd.read_csv(
-                io.BytesIO(source),
-                header=None,
-                names=range(width),
-                dtype=object,
-                na_filter=False,
-                keep_default_na=False,
-                skip_blank_lines=False,
-                encoding="utf-8",
-                engine="c",
-            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", pd.errors.ParserWarning)  # "a loss of data": a wider first row
+                return pd.read_csv(
+                    io.BytesIO(source),
+                    header=None,
+                    names=range(width),
+                    index_col=False,
+                    dtype=object,
+                    na_filter=False,
+                    keep_default_na=False,
+                    skip_blank_lines=False,
+                    encoding="utf-8",
+                    engine="c",
+                )
         except pd.errors.EmptyDataError:
             return pd.DataFrame(dtype=object)
-        except pd.errors.ParserError as error:
+        except (pd.errors.ParserError, pd.errors.ParserWarning) as error:
             inside = re.search(r"EOF inside string starting at row (\d+)", str(error))
             if inside:
                 row = int(inside[1]) + 1
@@ -258,6 +368,7 @@ def _parse_csv(text: str, source: bytes) -> pd.DataFrame:
         rows = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as error:  # e.g. a cell over the csv module's field size limit
         raise Unreadable("corrupt", "a CSV file with records a reader can split", str(error)) from None
+    _check_cells(max(map(len, rows), default=0), len(rows))
     return cells_frame([list(row) for row in rows])
 
 

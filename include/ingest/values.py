@@ -42,6 +42,7 @@ def cell_text(value: object) -> str:
     return unicodedata.normalize("NFKC", str(value)).strip()
 
 
+MAX_EXPONENT = 100  # no department's number is 10^100 or 10^-100: beyond, a cell is not a number
 _MAX_PLAIN_DIGITS = 28  # Decimal's default precision: beyond it normalize() rounds
 
 
@@ -69,7 +70,7 @@ def _decimal(text: str, expected: str) -> Decimal:
         number = Decimal(cleaned)
     except InvalidOperation:
         raise ValueError(expected) from None
-    if not number.is_finite():
+    if not number.is_finite() or abs(number.adjusted()) > MAX_EXPONENT:  # 10^1000000 overflows on rounding
         raise ValueError(expected)
     return number
 

@@ -8,8 +8,9 @@ each finding of the month's latest gate run: per offending row the measure's Chi
 declared and computed values at their printed precision, which side is blamed and why
 (``dq.rule_failures``), and the source row (``ops.loads``). Then every failed rule with all its
 offending rows, the warnings, the passed rules (collapsed), the publication log, the feed
-completeness grid (``ops.feed_completeness``) and charts of the published marts. It links the Great
-Expectations Data Docs, which it rebuilds from the validation results GX stored.
+completeness grid (``ops.feed_completeness``), the month's deliveries with their restatements (``ops.loads``) and
+what the landing folder held that was not loaded (``ops.landing_findings``), and charts of the published marts.
+It links the Great Expectations Data Docs, which it rebuilds from the validation results GX stored.
 
 Names come from where they are already kept: rule kinds from ``KINDS`` below, departments from the
 feed contracts, indicator names from the published-figures seed, column names from the contracts'
@@ -65,6 +66,8 @@ DELIVERIES = {
     "missing": ("缺报", "Missing"),
     "resubmitted": ("重报", "Resubmitted"),
 }
+LOAD_STATUSES = {"loaded": ("已加载", "Loaded"), "quarantined": ("已隔离", "Quarantined")}
+FINDING_SEVERITIES = {"error": ("错误", "Error"), "warn": ("警告", "Warning"), "info": ("提示", "Note")}
 
 
 class Kind(NamedTuple):
@@ -196,6 +199,8 @@ def render(facts: dict[str, Any]) -> str:
         "decision_labels": DECISIONS,
         "severity_labels": SEVERITIES,
         "status_labels": DELIVERIES,
+        "load_labels": LOAD_STATUSES,
+        "finding_labels": FINDING_SEVERITIES,
     }
     return environment.get_template("audit_report.html.j2").render(**names, **facts)
 
@@ -455,6 +460,8 @@ def gather(conn: psycopg.Connection[Any], month: dt.date) -> dict[str, Any]:
         "warnings": [rule for rule in found if rule["severity"] != "fail"],
         "passed": [rule for rule in rules if rule["status"] == "passed"],
         "completeness": completeness(conn, month),
+        "deliveries": deliveries(conn, month),
+        "landing_findings": landing_findings(conn, month),
         "charts": month_charts(conn, month),
     }
 
@@ -605,6 +612,37 @@ def completeness(conn: psycopg.Connection[Any], month: dt.date) -> list[dict[str
         )
         row["cells"][cell["county_code"]] = cell
     return list(grid.values())
+
+
+def deliveries(conn: psycopg.Connection[Any], month: dt.date) -> list[dict[str, Any]]:
+    """Every delivery of ``month`` that was read (``ops.loads``), by feed and version; ``restated``: a loaded version
+    after a loaded earlier one (``previous_version``, ``previous_detail_rows``: the latest such)."""
+    rows = conn.execute(
+        """select l.feed, l.file_name, l.file_sha256, l.version, l.status, l.is_current, l.detail_rows,
+                  l.control_rows, l.rejected_rows, l.received_at, l.loaded_at,
+                  p.version as previous_version, p.detail_rows as previous_detail_rows
+           from ops.loads as l
+           left join lateral (
+               select e.version, e.detail_rows from ops.loads as e
+               where e.feed = l.feed and e.feed_month = l.feed_month and e.status = 'loaded' and e.version < l.version
+               order by e.version desc limit 1
+           ) as p on true
+           where l.feed_month = %s order by l.feed, l.version""",
+        [month],
+    ).fetchall()
+    return [row | {"restated": row["status"] == "loaded" and row["previous_version"] is not None} for row in rows]
+
+
+def landing_findings(conn: psycopg.Connection[Any], month: dt.date) -> list[dict[str, Any]]:
+    """What the landing folder held at the month's run that was not loaded, and why (``ops.landing_findings``):
+    errors first."""
+    return conn.execute(
+        """select scope, feed, feed_month, file_name, file_sha256, file_bytes, rule, severity, expected, found,
+                  run_id, created_at
+           from ops.landing_findings where run_month = %s
+           order by array_position(array['error', 'warn', 'info'], severity), scope, file_name, rule""",
+        [month],
+    ).fetchall()
 
 
 def month_charts(conn: psycopg.Connection[Any], month: dt.date) -> dict[str, Any]:

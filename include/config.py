@@ -64,3 +64,10 @@ YEAR = 2021
 FIRST_MONTH = "2021-01"
 LAST_MONTH = os.environ.get("SQW_LAST_MONTH", "2021-12")
 CITY_CODE = "411400"
+
+# What the loader accepts from the landing folder (see include/ingest/load.py). A file over the cap is refused
+# unread; a delivery is refused, unloaded, unless the database's and the quarantine's disks have its size times
+# the factor free, plus the reserve.
+MAX_FILE_BYTES = int(os.environ.get("SQW_MAX_FILE_BYTES", str(256 * 1024**2)))
+DISK_FACTOR = float(os.environ.get("SQW_DISK_FACTOR", "20"))  # raw rows, indexes and WAL of an xlsx's cells
+DISK_RESERVE_BYTES = int(os.environ.get("SQW_DISK_RESERVE_BYTES", str(256 * 1024**2)))

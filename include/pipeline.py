@@ -22,7 +22,7 @@ from include.dbt_env import setup_fingerprint, setup_nodes
 from include.gate import dbt_tests, gate
 from include.gate.rules import all_rules
 from include.ingest.contract import contracts
-from include.ingest.load import discover, load_delivery
+from include.ingest.load import ingest_month, record_landing, survey_landing
 
 log = logging.getLogger(__name__)
 
@@ -97,32 +97,40 @@ def feed_names() -> list[str]:
 
 def ingest_feed(feed: str, month: dt.date, run_id: str, url: str | None = None) -> dict[str, Any]:
     """Load (or quarantine) each delivery of ``feed`` for ``month``, oldest first (``url``: the loader's,
-    default its Airflow connection)."""
+    default its Airflow connection). What the landing folder holds that is not loaded gets a finding in
+    ``ops.landing_findings``: the feed's folder's, and the landing folder's own strays (every feed's task
+    records those, each replacing the others', so whichever runs last they are the same)."""
     results = []
     with psycopg.connect(url or warehouse_url("loader")) as conn:
-        for delivery in discover(contracts()[feed], month):
-            result = load_delivery(conn, delivery, run_id=run_id)
+        strays = survey_landing(contracts())
+        record_landing(conn, month, "", strays, run_id=run_id)
+        loaded, refused = ingest_month(conn, contracts()[feed], month, run_id=run_id)
+        for result in loaded:
             log.info(
-                "%s %s: %s, version %s, rows %s, %d finding(s)",
+                "%s %s: %s, version %s, rows %s, %d finding(s)%s",
                 feed,
-                delivery.name,
+                result.delivery.name,
                 result.status,
                 result.version,
                 result.rows,
                 len(result.findings),
+                f" ({result.refusal.rule}: {result.refusal.found})" if result.refusal else "",
             )
             results.append(
                 {
-                    "file": delivery.name,
+                    "file": result.delivery.name,
                     "status": result.status,
                     "version": result.version,
                     "rows": result.rows,
                     "findings": len(result.findings),
                 }
             )
+    for finding in refused:
+        log.info("%s %s: not loaded, %s (%s): %s", feed, finding.name, finding.rule, finding.severity, finding.found)
     if not results:
         log.info("%s %s: no delivery in the landing folder", feed, f"{month:%Y-%m}")
-    return {"feed": feed, "month": month.isoformat(), "deliveries": results}
+    not_loaded = [{"file": f.name, "rule": f.rule, "severity": f.severity} for f in refused]
+    return {"feed": feed, "month": month.isoformat(), "deliveries": results, "not_loaded": not_loaded}
 
 
 def validate_month(month: dt.date, run_id: str, try_number: int | None = None) -> dict[str, Any]:

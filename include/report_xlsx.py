@@ -6,7 +6,9 @@
 - 失败 Failures, 警告 Warnings: every offending row of each failed blocking (warning) rule, with its values at
   their printed precision, which side is blamed and why, and its source file, sheet, row and SHA-256;
 - 完整性 Completeness: each feed × county's delivery status; 发布 Publications: each decision of the month;
-- 规则 Rules: every rule of the month's latest gate run, with its outcome.
+- 规则 Rules: every rule of the month's latest gate run, with its outcome;
+- 报送 Deliveries: every delivery of the month that was read, its version, status and restatement;
+  未加载 Not loaded: what the landing folder held at the month's run that was not loaded, and why.
 
 Headers and labels read Chinese first, then English, with the names the page uses. Numbers stay numbers, shown
 at their printed decimals; times are Beijing time; every cell goes through ``report_cells.put``.
@@ -71,6 +73,8 @@ def write(facts: dict[str, Any], path: Path) -> Path:
     table(book.create_sheet("完整性 Completeness"), *completeness(facts))
     table(book.create_sheet("发布 Publications"), *publications(facts["decisions"]))
     table(book.create_sheet("规则 Rules"), *rules(facts["rules"]))
+    table(book.create_sheet("报送 Deliveries"), *deliveries(facts["deliveries"]))
+    table(book.create_sheet("未加载 Not loaded"), *landing_findings(facts["landing_findings"]))
     book.save(path)
     return path
 
@@ -253,6 +257,60 @@ def rules(runs: list[dict[str, Any]]) -> tuple[list[str], list[list[object]]]:
             r["error"],
         ]
         for r in runs
+    ]
+    return headers, rows
+
+
+def deliveries(loads: list[dict[str, Any]]) -> tuple[list[str], list[list[object]]]:
+    headers = ["数据项代码 Feed", "文件 File", "文件 SHA-256 File SHA-256", "版本 Version", "状态 Status"]
+    headers += ["当前版本 Current", "明细行数 Detail rows", "汇总行数 Control rows", "拒收行数 Rejected rows"]
+    headers += ["重报 Restated", "所更正版本 Previous version", "原明细行数 Previous detail rows"]
+    headers += ["收到（北京时间） Received (Beijing time)", "加载（北京时间） Loaded (Beijing time)"]
+    rows = [
+        [
+            d["feed"],
+            d["file_name"],
+            d["file_sha256"],
+            d["version"],
+            named(report.LOAD_STATUSES, d["status"]),
+            "是 yes" if d["is_current"] else "否 no",
+            d["detail_rows"],
+            d["control_rows"],
+            d["rejected_rows"],
+            "是 yes" if d["restated"] else "否 no",
+            d["previous_version"],
+            d["previous_detail_rows"],
+            beijing(d["received_at"]),
+            beijing(d["loaded_at"]),
+        ]
+        for d in loads
+    ]
+    return headers, rows
+
+
+def landing_findings(found: list[dict[str, Any]]) -> tuple[list[str], list[list[object]]]:
+    headers = ["级别 Severity", "文件 File", "数据项代码 Feed", "文件月份 File month", "规则 Rule"]
+    headers += [
+        "应为 Expected",
+        "实际 Found",
+        "文件 SHA-256 File SHA-256",
+        "字节数 Bytes",
+        "记录（北京时间） Recorded (Beijing time)",
+    ]
+    rows = [
+        [
+            named(report.FINDING_SEVERITIES, f["severity"]),
+            f["file_name"],
+            f["feed"],
+            f"{f['feed_month']:%Y-%m}" if f["feed_month"] else None,
+            f["rule"],
+            f["expected"],
+            f["found"],
+            f["file_sha256"],
+            f["file_bytes"],
+            beijing(f["created_at"]),
+        ]
+        for f in found
     ]
     return headers, rows
 

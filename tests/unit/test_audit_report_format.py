@@ -287,6 +287,41 @@ def facts(monkeypatch) -> dict:
         "warnings": rules[1:3],
         "passed": [rules[3]],
         "completeness": [feed],
+        "deliveries": [
+            {
+                "feed": "microcredit",
+                "file_name": HOSTILE[0],
+                "file_sha256": "ef",
+                "version": version,
+                "status": "loaded",
+                "is_current": version == 2,
+                "detail_rows": rows,
+                "control_rows": 3,
+                "rejected_rows": 0,
+                "received_at": RECEIVED,
+                "loaded_at": DECIDED,
+                "previous_version": previous,
+                "previous_detail_rows": 5 if previous else None,
+                "restated": previous is not None,
+            }
+            for version, rows, previous in ((1, 5, None), (2, 6, 1))
+        ],
+        "landing_findings": [
+            {
+                "scope": "",
+                "feed": None,
+                "feed_month": None,
+                "file_name": HOSTILE[2],
+                "file_sha256": None,
+                "file_bytes": None,
+                "rule": "unknown_department",
+                "severity": "warn",
+                "expected": "a folder named after a feed with a contract",
+                "found": HOSTILE[3],
+                "run_id": HOSTILE[0],
+                "created_at": DECIDED,
+            }
+        ],
         "charts": {"league": None, "balance_trend": "", "failed_trend": ""},
         "data_docs": {"index": [], "pages": [{"suite": "s", "run_time": DECIDED.replace(tzinfo=None), "url": "x"}]},
     }
@@ -362,7 +397,7 @@ def sheets(path) -> dict[str, list[list]]:
 
 def test_the_workbook_has_every_sheet_with_bilingual_headers(facts, tmp_path, elsewhere):
     book = sheets(report_xlsx.write(facts, tmp_path / "report.xlsx"))
-    assert [title.split()[0] for title in book] == ["摘要", "失败", "警告", "完整性", "发布", "规则"]
+    assert [title.split()[0] for title in book] == ["摘要", "失败", "警告", "完整性", "发布", "规则", "报送", "未加载"]
     for title, rows in book.items():
         for header in [cell.value for cell in rows[0] if cell.value]:
             assert re.match(r"^[\u4e00-\u9fff（）、]+.* [A-Za-z]", header), f"{title}: {header}"

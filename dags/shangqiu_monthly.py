@@ -22,6 +22,8 @@ never starts a month with no feeds; `make run` backfills the months.
 5. **publish**: replaces the month in `marts`, in one transaction, for every mart that no
    failed rule taints (by dbt lineage); the tainted marts stay exactly as they were. It emits
    one Asset (`postgres://warehouse:5432/shangqiu/marts/<mart>`) per mart it published.
+   A publication that fails (its worker died, the database went away) fails the run, through the
+   leaf `published`: the report, the other leaf, succeeds either way.
 6. **report**: writes the month's data-quality report for auditors (HTML, xlsx, PDF) and the GX Data Docs,
    whatever the gate decided.
 
@@ -132,7 +134,9 @@ def shangqiu_monthly() -> None:
     verdict = validate()
     [setup, loaded] >> transform >> verdict
     check.expand(check=departments(verdict))  # leaves: a failed check fails the run
-    publish(verdict) >> report()
+    published = publish(verdict)
+    published >> report()  # the report runs whatever happened; it is a leaf, so it alone would decide the run:
+    published >> EmptyOperator(task_id="published")  # a leaf that fails with the publication: the run goes red
 
 
 shangqiu_monthly()

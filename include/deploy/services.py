@@ -57,7 +57,15 @@ SHAPES = {
     "cluster": ("redis", "api-server", "scheduler", "dag-processor", "triggerer", *WORKERS),
 }
 # Settings every Airflow process takes from the environment of whoever starts the deployment, when set.
-PASSED_THROUGH = ("AIRFLOW_CONN_SMTP_DEFAULT", "SQW_ALERT_EMAIL", "SQW_HMAC_KEY")
+PASSED_THROUGH = (
+    "AIRFLOW_CONN_SMTP_DEFAULT",
+    "SQW_ALERT_EMAIL",
+    "SQW_HMAC_KEY",
+    "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT",  # how soon a task whose worker died counts as failed
+    "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL",
+    "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT",  # how soon a task a dead worker had taken, unstarted, counts as failed
+    "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL",
+)
 RUN_DIR = config.AIRFLOW_HOME / "run"
 LOG_DIR = config.STATE_DIR / "logs" / "airflow"
 STATE_FILE = RUN_DIR / "deployment.json"
@@ -288,8 +296,7 @@ def wait_healthy(deployment: Deployment, timeout: float = 240) -> None:
                 raise RuntimeError(f"airflow {name} exited twice while starting: {log}\n" + "\n".join(tail))
             print(f"» {name} exited while starting; starting it once more (see {log})", flush=True)
             restarted.add(name)
-            argv, extra = _service_argv(name, deployment.ports)
-            _spawn(name, argv, {**environment(server(start=False), deployment.shape, deployment.ports), **extra})
+            respawn(deployment, name)
         try:
             with urllib.request.urlopen(f"{deployment.url}/api/v2/monitor/health", timeout=5) as answer:
                 health = json.loads(answer.read())
@@ -300,6 +307,17 @@ def wait_healthy(deployment: Deployment, timeout: float = 240) -> None:
             last = str(error)
         time.sleep(2)
     raise TimeoutError(f"airflow did not become healthy in {timeout:.0f} s: {last}")
+
+
+def respawn(deployment: Deployment, name: str) -> None:
+    """Start one service of the deployment again, after it exited or was killed."""
+    argv, extra = _service_argv(name, deployment.ports)
+    _spawn(name, argv, {**environment(server(start=False), deployment.shape, deployment.ports), **extra})
+
+
+def kill(name: str) -> bool:
+    """SIGKILL a service with every process of its group (a worker's task processes too); whether it ran."""
+    return _signal(name, signal.SIGKILL)
 
 
 def _signal(name: str, sig: signal.Signals) -> bool:

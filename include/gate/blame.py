@@ -147,7 +147,7 @@ def build_official_indicators(
     table = sql.Identifier(config.SCHEMA_CANDIDATE, OFFICIAL)
     conn.execute("select pg_advisory_xact_lock(%s)", [_TABLE_LOCK])  # two months' gates never both create it
     columns = sql.SQL(", ").join(
-        sql.SQL(f"{{}} {kind}").format(sql.Identifier(name)) for name, (kind, _) in OFFICIAL_COLUMNS.items()
+        sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind)) for name, (kind, _) in OFFICIAL_COLUMNS.items()
     )
     conn.execute(
         sql.SQL("create table if not exists {} ({}, primary key (month_start, county_code, indicator_code))").format(

@@ -23,6 +23,7 @@ from typing import Any
 
 import psycopg
 import yaml
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 
@@ -103,7 +104,10 @@ def _failing_rows(conn: psycopg.Connection[Any], node: Any, result: Any) -> list
     if str(node.resource_type) == "unit_test":
         return [{"message": str(result.message or "")}]
     try:
-        rows = conn.execute(f"select * from (\n{node.compiled_code}\n) as failing limit {ROWS_KEPT}").fetchall()
+        query = sql.SQL("select * from (\n{}\n) as failing limit {}").format(
+            sql.SQL(node.compiled_code), sql.Literal(ROWS_KEPT)
+        )
+        rows = conn.execute(query).fetchall()
     except psycopg.Error as exc:  # the count is recorded either way
         log.warning("%s: could not read the failing rows: %s", node.name, exc)
         return []

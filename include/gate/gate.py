@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from psycopg import Connection, sql
+from psycopg import Connection, errors, sql
 from psycopg.types.json import Jsonb
 
-from include import config
+from include import config, faults
 from include.gate import blame, gx_context
+from include.gate.checksum import table_checksum
 from include.gate.lineage import lineage
 from include.gate.rules import WAREHOUSE, Rule, Schemas, all_rules
 
@@ -140,6 +142,7 @@ def validate(
             "insert into dq.gate_runs (run_id, try_number, month_start) values (%s, %s, %s) returning gate_run_id",
             [run_id, try_number, month],
         ).fetchone() or (0,)
+    read = candidate_checksums(conn, month)  # before the checks read the candidates
     outcomes = gx_context.run_checkpoint(url, month)
     rules: dict[str, Rule] = {rule.id: rule for rule in [*all_rules(), *(rule for rule, _ in checked)]}
     marts = candidate_marts(conn)
@@ -170,6 +173,10 @@ def validate(
                         official[key] = (state, rule_run_id)
         declared_rule = next(r for r in rules.values() if r.kind == "declared" and r.severity == "fail")
         blame.build_official_indicators(conn, month, declared_rule, official)
+        conn.execute(
+            "update dq.gate_runs set candidate_checksums = %s where gate_run_id = %s",
+            [Jsonb(_checked(read, candidate_checksums(conn, month))), gate_run_id],
+        )
     owners = {rule.id: rule.owner for rule in rules.values()}
     return Verdict(
         month, by_outcome["passed"], by_outcome["fail"], by_outcome["warn"], held_back, owners, flagged, gate_run_id
@@ -277,6 +284,34 @@ def _detail(row: dict) -> dict:
     return {key: value for key, value in row.items() if key not in ("official", "explanation_zh", "explanation_en")}
 
 
+def candidate_checksums(conn: Connection, month: dt.date) -> dict[str, list[object]]:
+    """Each candidate mart's month, (rows, md5): taken before the checks read it, compared at publication."""
+    return {mart: list(table_checksum(conn, config.SCHEMA_CANDIDATE, mart, month)) for mart in candidate_marts(conn)}
+
+
+def _checked(before: dict[str, list[object]], after: dict[str, list[object]]) -> dict[str, list[object] | None]:
+    """What the checks read of each candidate mart: None for one that changed while they read it (the official
+    indicators excepted: the gate itself writes them from the checks)."""
+    return {mart: sums if mart == blame.OFFICIAL or before.get(mart) == sums else None for mart, sums in after.items()}
+
+
+def _changed_since_validation(conn: Connection, verdict: Verdict, marts: list[str]) -> list[str]:
+    """The marts whose candidate month is not the one the verdict's gate run checked (rebuilt since, or never
+    checked): publishing them would publish what no check read. Locks the candidates against rebuilding first."""
+    if marts:
+        conn.execute(
+            sql.SQL("lock table {} in share mode").format(
+                sql.SQL(", ").join(sql.Identifier(config.SCHEMA_CANDIDATE, mart) for mart in marts)
+            )
+        )
+    found = conn.execute(
+        "select candidate_checksums from dq.gate_runs where gate_run_id = %s", [verdict.gate_run_id]
+    ).fetchone()
+    checked = (found and found[0]) or {}
+    now = candidate_checksums(conn, verdict.month)
+    return [mart for mart in marts if checked.get(mart) != now[mart]]
+
+
 def candidate_marts(conn: Connection) -> list[str]:
     """The marts dbt built into the candidate schema (tables and partitioned parents, not partitions)."""
     rows = conn.execute(
@@ -328,7 +363,7 @@ def breaking_change(conn: Connection, mart: str) -> list[str]:
 def _add_columns(conn: Connection, table: sql.Identifier, have: dict[str, str], want: dict[str, str]) -> None:
     for name, kind in want.items():
         if name not in have:
-            conn.execute(sql.SQL("alter table {} add column {} " + kind).format(table, sql.Identifier(name)))
+            conn.execute(sql.SQL("alter table {} add column {} {}").format(table, sql.Identifier(name), sql.SQL(kind)))
 
 
 def _copy_comments(conn: Connection, mart: str, target: sql.Identifier, table_comment: str | None = None) -> None:
@@ -343,6 +378,47 @@ def _copy_comments(conn: Connection, mart: str, target: sql.Identifier, table_co
     ).fetchall()
     for name, text in rows:
         conn.execute(sql.SQL("comment on column {}.{} is {}").format(target, sql.Identifier(name), sql.Literal(text)))
+
+
+def lock_up_front(conn: Connection, tables: Sequence[sql.Composable], attempts: int = 600) -> None:
+    """Access exclusive locks on ``tables``, all at once, for the rest of the transaction (as the dbt macro
+    ``lock_up_front`` does for a model).
+
+    Readers (BI, auditors) hold access share locks, which only access exclusive conflicts with. A lock a
+    reader holds is waited for at most half this session's deadlock_timeout (and 500 ms); then the attempt
+    gives back what it took (its savepoint rolls back) and tries again, for up to about ten minutes. So the
+    pipeline never waits while holding an exclusive lock a reader may want, and never waits long enough to
+    run a deadlock check of its own: in a lock cycle with a reader, PostgreSQL can only pick the reader."""
+    if not tables:
+        return
+    (previous, wait) = conn.execute(
+        "select current_setting('lock_timeout'), "
+        "least(500, extract(epoch from current_setting('deadlock_timeout')::interval) * 500)::int || 'ms'"
+    ).fetchone() or ("0", "500ms")
+    statement = sql.SQL("lock table {} in access exclusive mode").format(sql.SQL(", ").join(tables))
+    for attempt in range(1, attempts + 1):
+        try:
+            with conn.transaction():
+                conn.execute("select set_config('lock_timeout', %s, true)", [wait])
+                conn.execute(statement)
+            conn.execute("select set_config('lock_timeout', %s, true)", [previous])
+            return
+        except errors.LockNotAvailable:
+            if attempt == attempts:
+                raise
+            time.sleep(min(attempt, 10) * 0.1)
+
+
+def _gaining_columns(conn: Connection, marts: Sequence[str]) -> list[sql.Composable]:
+    """The published tables and histories of ``marts`` that publication will add columns to."""
+    found: list[sql.Composable] = []
+    for mart in marts:
+        wanted = _column_types(conn, config.SCHEMA_CANDIDATE, mart)
+        for schema, table in ((config.SCHEMA_PUBLISHED, mart), (config.SCHEMA_DQ, mart + "__history")):
+            have = _column_types(conn, schema, table)
+            if have and set(wanted) - set(have):
+                found.append(sql.Identifier(schema, table))
+    return found
 
 
 _HISTORY_COLUMNS = {
@@ -378,8 +454,10 @@ def _publish_mart(conn: Connection, mart: str, month: dt.date, publication_id: i
         ),
         [month],
     )
-    extra = ", ".join(f"{name} {kind}" for name, (kind, _) in _HISTORY_COLUMNS.items())
-    conn.execute(sql.SQL("create table if not exists {} (like {}, " + extra + ")").format(history, candidate))
+    extra = sql.SQL(", ").join(
+        sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind)) for name, (kind, _) in _HISTORY_COLUMNS.items()
+    )
+    conn.execute(sql.SQL("create table if not exists {} (like {}, {})").format(history, candidate, extra))
     _add_columns(conn, history, _column_types(conn, config.SCHEMA_DQ, mart + "__history"), columns)
     _copy_comments(conn, mart, history, f"发布历史 — every published version of each month of marts.{mart}.")
     for name, (_, text) in _HISTORY_COLUMNS.items():
@@ -404,6 +482,7 @@ def _publish_mart(conn: Connection, mart: str, month: dt.date, publication_id: i
 
 
 SCHEMA_CHANGE = "schema:breaking_change"  # what holds back a mart whose columns changed in a breaking way
+UNCHECKED = "candidate:changed_since_validation"  # what holds back a mart rebuilt after its checks ran
 
 
 @dataclass(frozen=True)
@@ -416,23 +495,43 @@ class Publication:
 
 def publish(conn: Connection, verdict: Verdict, run_id: str, *, try_number: int | None = None) -> Publication:
     """Publish the month of every mart no failed rule holds back (those a declared figure's finding concerns
-    with a warning flag), in one transaction; log the decision with the gate run it rests on."""
-    marts = candidate_marts(conn)
-    breaking = {mart: change for mart in marts if (change := breaking_change(conn, mart))}
-    held_back = {**verdict.held_back, **{mart: [*verdict.held_back.get(mart, []), SCHEMA_CHANGE] for mart in breaking}}
-    held = sorted(set(held_back) & set(marts))
-    released = [mart for mart in marts if mart not in held]
-    flagged = {mart: rules for mart, rules in verdict.flagged.items() if mart in released}
-    status = "published" if not held else ("partial" if released else "held_back")
-    failed_rules = sorted({r for m in held for r in held_back[m] if r != SCHEMA_CHANGE})
-    reasons = (["failed rules: " + ", ".join(failed_rules)] if failed_rules else []) + [
-        f"{mart} would remove or retype published columns ({'; '.join(change)}): publish it as a new version "
-        f"({mart}_v2, a dbt model version) instead"
-        for mart, change in sorted(breaking.items())
-    ]
-    reason = "; ".join(reasons) or None
-    results = {"failed": verdict.failed, "warned": verdict.warned, "held_back": held_back, "flagged": flagged}
+    with a warning flag), in one transaction; log the decision with the gate run it rests on.
+
+    A mart whose candidate changed after that gate run read it (a rebuild after the checks, a rerun of only
+    this step) is held back too: what is published is always what the checks of the verdict read."""
     with conn.transaction():
+        marts = candidate_marts(conn)
+        unchecked = _changed_since_validation(conn, verdict, marts)
+        breaking = {mart: change for mart in marts if (change := breaking_change(conn, mart))}
+        held_back = {mart: list(rules) for mart, rules in verdict.held_back.items()}
+        for mart in breaking:
+            held_back.setdefault(mart, []).append(SCHEMA_CHANGE)
+        for mart in unchecked:
+            held_back.setdefault(mart, []).append(UNCHECKED)
+        held = sorted(set(held_back) & set(marts))
+        released = [mart for mart in marts if mart not in held]
+        flagged = {mart: rules for mart, rules in verdict.flagged.items() if mart in released}
+        status = "published" if not held else ("partial" if released else "held_back")
+        pseudo = {SCHEMA_CHANGE, UNCHECKED}
+        failed_rules = sorted({r for m in held for r in held_back[m] if r not in pseudo})
+        reasons = (
+            (["failed rules: " + ", ".join(failed_rules)] if failed_rules else [])
+            + [
+                f"{mart} would remove or retype published columns ({'; '.join(change)}): publish it as a new "
+                f"version ({mart}_v2, a dbt model version) instead"
+                for mart, change in sorted(breaking.items())
+            ]
+            + (
+                [
+                    f"{', '.join(unchecked)} changed after gate run {verdict.gate_run_id} checked "
+                    f"{'them' if len(unchecked) > 1 else 'it'}: validate the month again"
+                ]
+                if unchecked
+                else []
+            )
+        )
+        reason = "; ".join(reasons) or None
+        results = {"failed": verdict.failed, "warned": verdict.warned, "held_back": held_back, "flagged": flagged}
         (publication_id,) = conn.execute(
             """insert into dq.publications (run_id, month_start, status, marts, held_back, source_files,
                    rule_results, rules_passed, rules_failed, reason, flagged, gate_run_id, try_number)
@@ -453,6 +552,9 @@ def publish(conn: Connection, verdict: Verdict, run_id: str, *, try_number: int 
                 try_number,
             ],
         ).fetchone() or (0,)
-        for mart in released:
+        lock_up_front(conn, _gaining_columns(conn, released))  # before any mart is touched: see lock_up_front
+        for number, mart in enumerate(released):
             _publish_mart(conn, mart, verdict.month, int(publication_id))
+            if number == 0:
+                faults.point("publish:mart")  # a test kills the process here, mid-transaction
     return Publication(int(publication_id), status, released, held)

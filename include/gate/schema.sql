@@ -77,6 +77,8 @@ create table if not exists dq.gate_runs (
     started_at timestamptz not null default now()
 );
 comment on table dq.gate_runs is 'One row per execution of the gate''s validation: the Airflow run id and try number it ran under.';
+alter table dq.gate_runs add column if not exists candidate_checksums jsonb;
+comment on column dq.gate_runs.candidate_checksums is 'Each candidate mart''s month as the checks read it (rows, md5): publication refuses a mart whose candidate changed since.';
 alter table dq.rule_runs add column if not exists gate_run_id bigint references dq.gate_runs (gate_run_id);
 create index if not exists rule_runs_by_gate_run on dq.rule_runs (gate_run_id);
 alter table dq.publications add column if not exists gate_run_id bigint references dq.gate_runs (gate_run_id);

@@ -16,7 +16,7 @@ import pandas as pd
 from psycopg import Connection, sql
 from psycopg.copy import QueuedLibpqWriter
 
-from include import config
+from include import config, faults
 from include.ingest.contract import Section
 from include.ingest.sheet import data_columns
 
@@ -47,6 +47,7 @@ def copy_into(conn: Connection, section: Section, lineage: Lineage) -> Iterator[
                 raise ValueError(f"{section.table}: frame columns {list(frame.columns)} are not {columns}")
             for chunk in copy_chunks(frame, prefix):
                 copy.write(chunk)
+                faults.point("load:copying")  # a test kills PostgreSQL here, mid-COPY
             return len(frame)
 
         yield write

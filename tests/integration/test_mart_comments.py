@@ -16,7 +16,8 @@ import psycopg
 import pytest
 
 from include import config
-from include.gate.gate import SCHEMA_CHANGE, Verdict, publish
+from include.gate.gate import SCHEMA_CHANGE, publish
+from tests.gate_probe import ruleless_verdict
 
 pytestmark = pytest.mark.integration
 DECEMBER = dt.date(2021, 12, 1)
@@ -113,7 +114,7 @@ def probe(warehouse):
 
 
 def _publish(conn: psycopg.Connection, month: dt.date):
-    return publish(conn, Verdict(month, [], [], []), f"probe {month}")
+    return publish(conn, ruleless_verdict(conn, month, f"probe {month}"), f"probe {month}")
 
 
 def test_a_new_column_is_added_in_place_and_a_breaking_change_waits_for_a_new_version(probe, warehouse) -> None:

@@ -12,7 +12,7 @@ export GX_ANALYTICS_ENABLED := False
 export DO_NOT_TRACK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help run test stop clean psql rules lint docs explain airflow cluster manifest bi report
+.PHONY: help run test fuzz stop clean psql rules lint docs explain airflow cluster manifest bi report export
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ cluster: $(MANIFEST) ## start (or find) Redis, Airflow and two Celery workers (C
 test: $(MANIFEST) ## run the whole test suite (lint, unit, DAG integrity, end to end, Celery cluster)
 	@$(VENV)/bin/pytest
 
+fuzz: $(VENV)/.installed ## fuzz the feed parser with many more broken files than make test (EXAMPLES=20000)
+	@SQW_FUZZ_EXAMPLES=$(or $(EXAMPLES),20000) SQW_FUZZ_RANDOM=1 $(VENV)/bin/pytest tests/ingest/test_fuzz.py -q
+
 stop: ## stop everything the project started: Airflow's services, Redis, Superset, the embedded PostgreSQL
 	@if [ -x $(PY) ]; then $(PY) -m include.cli stop; else echo "not running"; fi
 
@@ -65,6 +68,9 @@ explain: $(VENV)/.installed ## how a published figure was made: MART= COUNTY=nam
 
 report: $(VENV)/.installed ## rewrite a month's auditor report, MONTH=YYYY-MM: index.html, report.xlsx and report.pdf
 	@$(PY) -m include.cli report --month "$(MONTH)"
+
+export: $(VENV)/.installed ## a published mart's month as CSV for Excel, formula-safe: MART= MONTH=YYYY-MM [OUT=path]
+	@$(PY) -m include.cli export --mart "$(MART)" --month "$(MONTH)" $(if $(OUT),--out "$(OUT)")
 
 bi: $(MANIFEST) ## install Superset in its own venv, provision its dashboard over the published marts, start it; print URL and login
 	@$(PY) -m include.cli bi

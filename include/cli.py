@@ -13,6 +13,7 @@ rules       compile expectations/rules/*.yml into the GX context
 docs        build the dbt docs (and serve them with --serve)
 explain     how a published figure was made, as the auditor reads it (``make explain``)
 report      write the auditor's report of a month: HTML, xlsx and PDF (and rebuild the GX Data Docs)
+export      a published mart's month as a spreadsheet-safe CSV, read as the BI role (``make export``)
 """
 
 from __future__ import annotations
@@ -351,6 +352,26 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    import psycopg  # noqa: PLC0415
+
+    from include.export import export_csv  # noqa: PLC0415
+    from include.warehouse.setup import ensure_ready  # noqa: PLC0415
+
+    server = ensure_ready()
+    name = args.mart if args.mart.startswith("mart_") else f"mart_{args.mart}"
+    out = Path(args.out) if args.out else config.STATE_DIR / "exports" / f"{name}_{args.month}.csv"
+    with psycopg.connect(server.url("bi")) as conn:
+        conn.read_only = True
+        try:
+            rows = export_csv(conn, name, args.month, out, chinese=args.chinese)
+        except (LookupError, ValueError) as error:
+            print(f"make export: {error}", file=sys.stderr)
+            return 2
+    print(f"{out} ({rows} rows)")
+    return 0
+
+
 def cmd_bi(_: argparse.Namespace) -> int:
     from include.bi.superset import up  # noqa: PLC0415
 
@@ -394,6 +415,12 @@ def main(argv: list[str] | None = None) -> int:
     report = sub.add_parser("report")
     report.add_argument("--month", required=True, help="YYYY-MM")
     report.set_defaults(func=cmd_report)
+    export = sub.add_parser("export")
+    export.add_argument("--mart", required=True, help="mart name, with or without the mart_ prefix")
+    export.add_argument("--month", required=True, help="YYYY-MM")
+    export.add_argument("--out", help="the CSV file (default: <state>/exports/<mart>_<month>.csv)")
+    export.add_argument("--chinese", action="store_true", help="headers are the columns' Chinese names")
+    export.set_defaults(func=cmd_export)
     sub.add_parser("bi").set_defaults(func=cmd_bi)
     args = parser.parse_args(argv)
     return int(args.func(args))

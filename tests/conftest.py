@@ -68,17 +68,34 @@ def landing(warehouse: Any) -> Any:
 
 
 @pytest.fixture(scope="session")
-def run_dag(warehouse: Any, landing: Any) -> Callable[[dt.date], str]:
-    """Run the monthly DAG for a month through a real Airflow DAG run (``dag.test()``); returns its final state."""
+def run_dag(warehouse: Any, landing: Any) -> Callable[..., str]:
+    """Run the monthly DAG for a month through a real Airflow DAG run (``dag.test()``); returns its final state
+    (``tis``, when given, is filled with the run's task instances)."""
     from include import config
     from include.cli import load_dag, test_month
 
     dag = load_dag()
 
-    def run(month: dt.date) -> str:
-        return test_month(dag, month, config.STATE_DIR / "logs" / "test-runs.log")
+    def run(month: dt.date, tis: list[dict[str, Any]] | None = None) -> str:
+        return test_month(dag, month, config.STATE_DIR / "logs" / "test-runs.log", tis)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def year_end(warehouse: Any, landing: Any, run_dag: Callable[..., str], smtp_sink: Any) -> dict[dt.date, str]:
+    """Every feed's November and December 2021 files at scale 1 (those not already there), then both months
+    through real DAG runs: month -> the run's final state. One year run per session, shared by
+    tests/integration/test_year_2021.py (the figures, on the clean state) and test_year_2021_reruns.py (the
+    reruns, after it)."""
+    from include import config
+    from include.samples import GENERATORS
+
+    for feed, module in GENERATORS.items():
+        missing = [m for m in (11, 12) if not (config.LANDING_DIR / feed / module.file_name(m)).exists()]
+        if missing:
+            module.generate(config.LANDING_DIR, months=range(min(missing), 13), scale=1.0)
+    return {month: run_dag(month) for month in (dt.date(2021, 11, 1), dt.date(2021, 12, 1))}
 
 
 @pytest.fixture(scope="session")

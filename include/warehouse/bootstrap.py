@@ -13,10 +13,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from psycopg import sql
 
 from include import config
 from include.warehouse.connection import Server, role_password
+
+log = logging.getLogger(__name__)
 
 OWNERS = {
     config.SCHEMA_RAW: config.ROLE_LOADER,
@@ -38,6 +42,18 @@ READERS = {
 }
 # Usage only: the auditor reads raw's lineage columns, which ddl.py grants table by table.
 USAGE_ONLY = {config.SCHEMA_RAW: [config.ROLE_AUDITOR]}
+# Lock settings per role, defence in depth beside the pipeline's lock order (issue 11: readers during a run).
+# PostgreSQL breaks a lock cycle in the session whose deadlock_timeout expires first: a reader's expires long
+# before the pipeline's, and a reader never queues for long behind the pipeline (lock_timeout): it gets the
+# error and retries, the month's run goes on. deadlock_timeout is a superuser setting (see role_settings).
+READER_LOCKS = {"deadlock_timeout": "100ms", "lock_timeout": "5s"}
+PIPELINE_LOCKS = {"deadlock_timeout": "10s"}
+ROLE_SETTINGS = {
+    config.ROLE_BI: READER_LOCKS,
+    config.ROLE_AUDITOR: READER_LOCKS,
+    config.ROLE_LOADER: PIPELINE_LOCKS,
+    config.ROLE_TRANSFORMER: PIPELINE_LOCKS,
+}
 
 
 def ensure_database(server: Server) -> None:
@@ -98,6 +114,29 @@ def ensure_roles_and_schemas(server: Server) -> None:
                 )
 
 
+def ensure_role_settings(server: Server) -> None:
+    """``ROLE_SETTINGS`` as each role's defaults (``alter role … in database … set``), for new sessions.
+
+    Settings only a superuser may set (``deadlock_timeout``) are skipped, with a logged note, when the admin
+    URL's role is not one (a managed server): the readers then keep their lock_timeout only."""
+    import psycopg  # noqa: PLC0415
+
+    with psycopg.connect(server.url("admin"), autocommit=True) as conn:
+        (superuser,) = conn.execute("select rolsuper from pg_roles where rolname = current_user").fetchone() or (False,)
+        for role, settings in ROLE_SETTINGS.items():
+            for name, value in settings.items():
+                (context,) = conn.execute("select context from pg_settings where name = %s", [name]).fetchone() or ("",)
+                if context == "superuser" and not superuser:
+                    log.warning("%s: %s = %s not set: the admin role is not a superuser", role, name, value)
+                    continue
+                conn.execute(
+                    sql.SQL("alter role {} in database {} set {} = {}").format(
+                        sql.Identifier(role), sql.Identifier(server.database), sql.Identifier(name), sql.Literal(value)
+                    )
+                )
+
+
 def bootstrap(server: Server) -> None:
     ensure_database(server)
     ensure_roles_and_schemas(server)
+    ensure_role_settings(server)

@@ -5,7 +5,8 @@ through the same figure → mart mapping the gate uses (expectations/rules/indic
 indicator report carries the figures as the city printed them, so the gate must name each contradiction
 in them (documented in include/samples/figures.yml), blame the declared figure (the marts are consistent
 with themselves), publish every mart and withhold the contradicted figures from the official indicators;
-November must publish cleanly.
+November must publish cleanly. The two months run once per session (``year_end`` in tests/conftest.py), and
+test_year_2021_reruns.py reruns them after these tests have read the clean state.
 """
 
 from __future__ import annotations
@@ -33,16 +34,6 @@ TRUNCATION_RULE = "indicators_rates_truncated"
 CONSISTENCY_RULE = "indicators_declared_consistent"
 CONTRADICTIONS = {code for code, figure in figures.load().items() if figure.status == "contradiction"}
 TRUNCATED = {code for code, figure in figures.load().items() if figure.status == "truncated"}
-
-
-@pytest.fixture(scope="module")
-def year_end(warehouse, landing, run_dag, smtp_sink) -> dict[dt.date, str]:
-    """Every feed's November and December files at scale 1 (those not already there), then both months."""
-    for feed, module in GENERATORS.items():
-        missing = [m for m in (11, 12) if not (config.LANDING_DIR / feed / module.file_name(m)).exists()]
-        if missing:
-            module.generate(config.LANDING_DIR, months=range(min(missing), 13), scale=1.0)
-    return {month: run_dag(month) for month in (NOVEMBER, DECEMBER)}
 
 
 def published_rows(conn, mart: str, month: dt.date) -> list[tuple]:

@@ -3,9 +3,15 @@
 
     The model selects the rows of the run's month (var `month`; every month when it is empty).
     Each month in the result replaces its own partition: the partition is created if new,
-    truncated, and refilled, all in the model's transaction. No other month is read or
-    rewritten, so adding month 12 costs what adding month 1 did (measured in
+    emptied (delete, not truncate) and refilled, all in the model's transaction. No other month
+    is read or rewritten, so adding month 12 costs what adding month 1 did (measured in
     tests/benchmarks).
+
+    Readers (BI, auditors) never wait for a rerun and never meet it in a lock cycle: a rerun
+    takes no lock a reader conflicts with (a reader sees the old month until the commit), and
+    the statements that do (a new month's partition, a new column, a rebuild) first take their
+    exclusive locks all at once with `lock_up_front`, which never waits for longer than the
+    session's deadlock_timeout. See the macro.
 
     A change of columns never loses the other months: a new column is added in place (earlier
     months read null in it). A column removed fails the model, naming it, and leaves the table as
@@ -39,6 +45,25 @@
         ).columns[0].values()[0] -%}
         {%- set rebuild = kind != 'p' -%}
     {%- endif -%}
+    {%- set months = run_query(
+        "select distinct to_char(" ~ partition_by ~ ", 'YYYY-MM-DD') from " ~ adapter.quote(staging_identifier) ~ " order by 1"
+    ).columns[0].values() -%}
+    {%- if existing_relation is not none -%}
+        {%- set new_partitions = [] -%}
+        {%- for month in months -%}
+            {%- set partition = this.schema ~ '.' ~ adapter.quote(this.identifier ~ '__p' ~ month[:7] | replace('-', '')) -%}
+            {%- if run_query("select to_regclass('" ~ partition | replace("'", "''") ~ "')").columns[0].values()[0] is none -%}
+                {%- do new_partitions.append(month) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- set changed = rebuild or new_partitions or (batch_columns | reject('in', run_query(
+            columns_sql.format(target_relation)).columns[0].values()) | list) -%}
+        {%- if changed -%}
+            {% call statement('lock_up_front') -%}
+                {{ lock_up_front([target_relation]) }}
+            {%- endcall %}
+        {%- endif -%}
+    {%- endif -%}
     {%- if not rebuild -%}
         {%- set existing = run_query(columns_sql.format(target_relation)) -%}
         {%- set existing_types = dict(zip(existing.columns[0].values(), existing.columns[1].values())) -%}
@@ -67,17 +92,13 @@
         {%- endcall %}
     {%- endif -%}
 
-    {%- set months = run_query(
-        "select distinct to_char(" ~ partition_by ~ ", 'YYYY-MM-DD') from " ~ adapter.quote(staging_identifier) ~ " order by 1"
-    ).columns[0].values() -%}
-
     {% call statement('main') -%}
         {%- for month in months %}
             {%- set partition = adapter.quote(this.identifier ~ '__p' ~ month[:7] | replace('-', '')) %}
             create table if not exists {{ this.schema }}.{{ partition }}
                 partition of {{ target_relation }}
                 for values from ('{{ month }}') to (('{{ month }}'::date + interval '1 month')::date);
-            truncate table {{ this.schema }}.{{ partition }};
+            delete from {{ this.schema }}.{{ partition }};
         {%- endfor %}
         {%- set quoted = [] %}
         {%- for name in batch_columns %}{% do quoted.append(adapter.quote(name)) %}{% endfor %}
@@ -92,3 +113,35 @@
 
     {{ return({'relations': [target_relation]}) }}
 {% endmaterialization %}
+
+
+{#-
+    lock_up_front: take access exclusive locks on `relations` (a partitioned table: with its partitions)
+    all at once, before the statements that need them, for the rest of the transaction.
+
+    A lock a reader holds is waited for at most half the session's deadlock_timeout (and 500 ms), then
+    everything this attempt took is given back (its subtransaction rolls back) and it tries again, for up to
+    about ten minutes. So the pipeline never holds an exclusive lock while it waits for another one a reader
+    has, and none of its waits here lasts until its own deadlock check: in a lock cycle with a reader,
+    PostgreSQL can only ever pick the reader, whose check is the one that runs.
+-#}
+{% macro lock_up_front(relations, attempts=600) -%}
+do $lock_up_front$
+declare
+    previous text := current_setting('lock_timeout');
+    wait interval := least(interval '500 ms', current_setting('deadlock_timeout')::interval / 2);
+begin
+    for attempt in 1..{{ attempts }} loop
+        begin
+            perform set_config('lock_timeout', (extract(epoch from wait) * 1000)::int || 'ms', true);
+            lock table {{ relations | join(', ') }} in access exclusive mode;
+            perform set_config('lock_timeout', previous, true);
+            return;
+        exception when lock_not_available then
+            perform pg_sleep(least(attempt, 10) * 0.1);
+        end;
+    end loop;
+    raise lock_not_available using message = 'lock_up_front: {{ relations | join(', ') | replace("'", "''") }} stayed busy';
+end
+$lock_up_front$;
+{%- endmacro %}

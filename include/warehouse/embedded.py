@@ -230,5 +230,7 @@ def stop(pgdata: Path | None = None) -> bool:
     server = instance(pgdata)
     if not server.pgdata.exists() or not server.running():
         return False
-    _run([str(server.bindir / "pg_ctl"), "-D", str(server.pgdata), "-m", "fast", "-w", "stop"])
+    stopped = _run([str(server.bindir / "pg_ctl"), "-D", str(server.pgdata), "-m", "fast", "-w", "stop"], check=False)
+    if stopped.returncode and server.running():
+        raise RuntimeError(f"the embedded PostgreSQL under {server.pgdata} did not stop: {stopped.stderr.strip()}")
     return True

@@ -52,14 +52,8 @@ def _server_processes(postmaster: int) -> list[int]:
 
 
 def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    status = (
-        Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] if Path(f"/proc/{pid}").exists() else "X"
-    )
-    return status not in ("Z", "X")
+    """Still in the process table (a zombie too: PostgreSQL's lock file check would take it for a server)."""
+    return Path(f"/proc/{pid}").exists()
 
 
 def test_a_load_killed_with_postgresql_leaves_nothing_partial_and_reruns_to_the_clean_counts(warehouse, landing):
@@ -96,10 +90,9 @@ def test_a_load_killed_with_postgresql_leaves_nothing_partial_and_reruns_to_the_
             time.sleep(0.2)
     finally:
         faults.disarm("load:copying")
-    output = load.communicate(timeout=120)[0].decode(errors="replace")
+        output = load.communicate(timeout=120)[0].decode(errors="replace")
+        embedded.start(config.PGDATA)  # crash recovery: the killed transaction is rolled back
     assert load.returncode != 0, output  # the load died with its server: it did not report success
-
-    embedded.start(config.PGDATA)  # crash recovery: the killed transaction is rolled back
     with _admin(warehouse) as conn:
         assert _state(conn) == after_clean  # the clean load is whole; nothing of the killed one is visible
     rerun = ingest_feed(FEED, DECEMBER, "fault-pg-rerun")

@@ -71,3 +71,4 @@ CITY_CODE = "411400"
 MAX_FILE_BYTES = int(os.environ.get("SQW_MAX_FILE_BYTES", str(256 * 1024**2)))
 DISK_FACTOR = float(os.environ.get("SQW_DISK_FACTOR", "20"))  # raw rows, indexes and WAL of an xlsx's cells
 DISK_RESERVE_BYTES = int(os.environ.get("SQW_DISK_RESERVE_BYTES", str(256 * 1024**2)))
+MAX_ROW_FINDINGS = int(os.environ.get("SQW_MAX_ROW_FINDINGS", "1000"))  # per sheet, rule and column of a load

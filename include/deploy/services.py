@@ -315,9 +315,30 @@ def respawn(deployment: Deployment, name: str) -> None:
     _spawn(name, argv, {**environment(server(start=False), deployment.shape, deployment.ports), **extra})
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process started by ``pid``, and by those, however deep (read from /proc)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            parents.setdefault(int(stat.read_text().rsplit(")", 1)[1].split()[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
+
+
 def kill(name: str) -> bool:
-    """SIGKILL a service with every process of its group (a worker's task processes too); whether it ran."""
-    return _signal(name, signal.SIGKILL)
+    """SIGKILL a service with every process it started, as when its machine dies: a worker's task processes too,
+    which run in process groups of their own. Whether it ran."""
+    pid = _pid(name)
+    if not pid:
+        return False
+    for victim in [pid, *descendants(pid)]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(victim, signal.SIGKILL)
+    return _signal(name, signal.SIGKILL) or True
 
 
 def _signal(name: str, sig: signal.Signals) -> bool:

@@ -59,6 +59,7 @@ FILE_LEVEL_ERRORS = {
     "not_xlsx",
     "zip_bomb",
     "corrupt",
+    "too_many_cells",
 }
 MiB = 1024**2
 UNSAFE_NAME = re.compile(r"\.\.|[/\\\x00-\x1f\x7f]")  # '..', a path separator (either way), a control character
@@ -521,20 +522,28 @@ class _SectionRun:
     months: set[str] = field(default_factory=set)
     accepted: int = 0
     rows_read: int = 0
+    rejected: int = 0  # rows an error finding rejected
+    cap: int | None = None  # row findings kept per rule and column (a load's); the rest are counted
+    counts: dict[tuple[str, str | None], int] = field(default_factory=dict)
 
     @property
     def usable(self) -> bool:
         return self.plan is not None and self.plan.positions is not None
 
     def add(self, block: ParsedSheet) -> None:
-        self.rows.extend(block.findings)
+        self.rejected += len({f.row for f in block.findings if f.severity == "error" and f.row is not None})
+        for found in block.findings:
+            key = (found.rule, found.column)
+            self.counts[key] = self.counts.get(key, 0) + 1
+            if self.cap is None or self.counts[key] <= self.cap:
+                self.rows.append(found)
         self.months |= block.months
         self.accepted += len(block.frame)
         self.rows_read += block.rows_read
 
     def findings(self, month: dt.date) -> list[Finding]:
         """Everything found in this section, ending with what only the whole sheet tells."""
-        found = [*self.before, *self.rows]
+        found = [*self.before, *self.rows, *self._more()]
         if self.plan is None:
             return found
         if self.plan.header_row is not None and not self.accepted:
@@ -555,6 +564,22 @@ class _SectionRun:
                 )
             )
         return found
+
+    def _more(self) -> list[Finding]:
+        """One finding for the rows of a rule and column past the cap (a flood would fill ops.findings)."""
+        return [
+            Finding(
+                "more_findings",
+                "info",
+                self.section.sheet,
+                None,
+                column,
+                f"at most {self.cap} rows listed for one rule and column (SQW_MAX_ROW_FINDINGS)",
+                f"{count - self.cap} more rows with the finding {rule}",
+            )
+            for (rule, column), count in self.counts.items()
+            if self.cap is not None and count > self.cap
+        ]
 
 
 def _plan_delivery(contract: Contract, delivery: Delivery) -> tuple[list[_SectionRun], list[Finding], str | None]:
@@ -648,6 +673,8 @@ def load_delivery(
 
 def _load(conn: Connection, contract: Contract, delivery: Delivery, digest: str, run_id: str | None) -> LoadResult:
     runs, unreadable, encoding = _plan_delivery(contract, delivery)
+    for run in runs:
+        run.cap = config.MAX_ROW_FINDINGS
     doomed = bool(unreadable) or not all(run.usable for run in runs)
     key = hmac_key()
     with conn.transaction():
@@ -673,7 +700,7 @@ def _load(conn: Connection, contract: Contract, delivery: Delivery, digest: str,
                 [delivery.feed, delivery.month, load_id],
             )
             _count_counties(conn, contract, load_id)
-        rejected = len({(f.sheet, f.row) for f in findings if f.severity == "error" and f.row is not None})
+        rejected = sum(run.rejected for run in runs)
         conn.execute(
             """update ops.loads set status = %s, is_current = %s, encoding = %s, detail_rows = %s,
                    control_rows = %s, rejected_rows = %s, run_id = %s, loaded_at = now(),

@@ -38,19 +38,6 @@ def _state(conn) -> dict[str, object]:
     return {"loads": loads, "raw": raw}
 
 
-def _server_processes(postmaster: int) -> list[int]:
-    """The postmaster and every process it started."""
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == postmaster:
-            children.append(int(stat.parent.name))
-    return [postmaster, *children]
-
-
 def _alive(pid: int) -> bool:
     """Still in the process table (a zombie too: PostgreSQL's lock file check would take it for a server)."""
     return Path(f"/proc/{pid}").exists()
@@ -58,6 +45,7 @@ def _alive(pid: int) -> bool:
 
 def test_a_load_killed_with_postgresql_leaves_nothing_partial_and_reruns_to_the_clean_counts(warehouse, landing):
     from include import config, faults
+    from include.deploy import services
     from include.pipeline import ingest_feed
     from include.warehouse import embedded
 
@@ -82,7 +70,7 @@ def test_a_load_killed_with_postgresql_leaves_nothing_partial_and_reruns_to_the_
         reached = faults.wait_reached("load:copying", 300)
         assert reached["pid"] == load.pid
         postmaster = int((config.PGDATA / "postmaster.pid").read_text().split()[0])
-        victims = _server_processes(postmaster)
+        victims = [postmaster, *services.descendants(postmaster)]
         for pid in victims:
             os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 60

@@ -142,7 +142,7 @@ def validate(
             "insert into dq.gate_runs (run_id, try_number, month_start) values (%s, %s, %s) returning gate_run_id",
             [run_id, try_number, month],
         ).fetchone() or (0,)
-    read = candidate_checksums(conn, month)  # before the checks read the candidates
+        read = candidate_checksums(conn, month)  # before the checks read the candidates (committed: no open snapshot)
     outcomes = gx_context.run_checkpoint(url, month)
     rules: dict[str, Rule] = {rule.id: rule for rule in [*all_rules(), *(rule for rule, _ in checked)]}
     marts = candidate_marts(conn)

@@ -80,7 +80,7 @@ class Delivery:
     @property
     def month_end(self) -> dt.date:
         """The last day of the feed's month: no one it lists can be born after it."""
-        return (self.month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+        return _month_after(self.month) - dt.timedelta(days=1)
 
 
 @dataclass

@@ -229,6 +229,13 @@ def report_counts(request: pytest.FixtureRequest) -> Iterator[None]:
         reporter.write_line(f"\nfuzz counts ({path}):\n{json.dumps(counts, ensure_ascii=False, indent=2)}")
 
 
+def found_before_examples(test: Any) -> Any:
+    """The inputs that found bugs before, run first every time."""
+    for index in range(6):
+        test = example(case=fuzz_inputs.found_before(index))(test)
+    return test
+
+
 def test_parse_either_loads_or_finds(contract: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Parse level: every input gives rows and findings that account for every data row, or a file-level finding."""
     folder = tmp_path_factory.mktemp("fuzz-parse")
@@ -236,12 +243,7 @@ def test_parse_either_loads_or_finds(contract: Any, tmp_path_factory: pytest.Tem
 
     @fuzz_settings(EXAMPLES)
     @given(case=fuzz_inputs.cases())
-    @example(case=fuzz_inputs.found_before(0))
-    @example(case=fuzz_inputs.found_before(1))
-    @example(case=fuzz_inputs.found_before(2))
-    @example(case=fuzz_inputs.found_before(3))
-    @example(case=fuzz_inputs.found_before(4))
-    @example(case=fuzz_inputs.found_before(5))
+    @found_before_examples
     def property_(case: Case) -> None:
         for old in folder.iterdir():
             old.unlink()
@@ -274,12 +276,7 @@ def test_load_is_all_or_nothing(contract: Any, loader: Any, tmp_path_factory: py
 
     @fuzz_settings(LOADS)
     @given(case=fuzz_inputs.cases())
-    @example(case=fuzz_inputs.found_before(0))
-    @example(case=fuzz_inputs.found_before(1))
-    @example(case=fuzz_inputs.found_before(2))
-    @example(case=fuzz_inputs.found_before(3))
-    @example(case=fuzz_inputs.found_before(4))
-    @example(case=fuzz_inputs.found_before(5))
+    @found_before_examples
     def property_(case: Case) -> None:
         folder = tmp_path_factory.mktemp("fuzz-load")
         fatal, parsed = check_parse(contract, case, folder, key)

@@ -22,14 +22,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def published(warehouse, run_dag) -> None:
-    """December published by a real DAG run (reused when an earlier module already published it)."""
-    with psycopg.connect(warehouse.url("admin")) as conn:
-        done = conn.execute(
-            "select 1 from dq.publications where month_start = %s and status = 'published'", [DECEMBER]
-        ).fetchone()
-    if not done:
-        assert run_dag(DECEMBER) == "success"
+def published(december_published) -> None:
+    """December published by a real DAG run (tests/conftest.py)."""
 
 
 def test_explains_a_county_figure_from_fact_rows_to_file_and_rules(published, connect):

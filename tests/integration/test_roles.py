@@ -182,14 +182,8 @@ def person_level_columns(admin: psycopg.Connection) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def published(warehouse, run_dag) -> None:
-    """December published by a real DAG run (reused when an earlier module already published it)."""
-    with psycopg.connect(warehouse.url("admin")) as conn:
-        done = conn.execute(
-            "select 1 from dq.publications where month_start = %s and status <> 'held_back'", [DECEMBER]
-        ).fetchone()
-    if not done:
-        assert run_dag(DECEMBER) == "success"
+def published(december_published) -> None:
+    """December published by a real DAG run (tests/conftest.py)."""
 
 
 def _publish(transformer: psycopg.Connection, month: dt.date) -> None:

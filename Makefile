@@ -12,7 +12,7 @@ export GX_ANALYTICS_ENABLED := False
 export DO_NOT_TRACK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help run test fuzz stop clean psql rules lint docs explain airflow cluster manifest bi report export
+.PHONY: help run test bench fuzz stop clean psql rules lint docs explain airflow cluster manifest bi report export
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ cluster: $(MANIFEST) ## start (or find) Redis, Airflow and two Celery workers (C
 
 test: $(MANIFEST) ## run the whole test suite (lint, unit, DAG integrity, end to end, Celery cluster)
 	@$(VENV)/bin/pytest
+
+bench: $(MANIFEST) ## measure ingestion, the year under the scheduler and the gate against their baselines: bench/results/latest.md
+	@$(PY) -m bench
 
 fuzz: $(VENV)/.installed ## fuzz the feed parser with many more broken files than make test (EXAMPLES=20000)
 	@SQW_FUZZ_EXAMPLES=$(or $(EXAMPLES),20000) SQW_FUZZ_RANDOM=1 $(VENV)/bin/pytest tests/ingest/test_fuzz.py -q

@@ -11,8 +11,8 @@ never starts a month with no feeds; `make run` backfills the months.
 1. **ingest**: one mapped task per feed contract (`include/contracts/*.yml`) loads the
    month's deliveries into `raw` with `COPY`, pseudonymising resident IDs; files that
    cannot be loaded are quarantined with findings in `ops.findings`.
-2. **dbt**: core facts → candidate marts, a task per model, rendered by Cosmos from the
-   manifest, logged in through the Airflow connection `sqw_warehouse`.
+2. **dbt**: core facts, then candidate marts: one `dbt run` per layer (`dbt.core`, `dbt.marts`,
+   Cosmos operators), logged in through the Airflow connection `sqw_warehouse`.
 3. **validate**: the gate runs the month's dbt tests (structural: keys, not null, relationships,
    accepted values, unit tests) and every Great Expectations rule in `expectations/rules` (the
    business rules) on the candidate marts, and records each outcome in `dq`. A failing test or

@@ -189,32 +189,28 @@ def cmd_airflow(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    """The months of 2021 (or one) as a backfill under the scheduler, followed to the end."""
+def run_months(months: list[dt.date]) -> dict[dt.date, dict[str, Any]]:
+    """Months as one backfill under the scheduler (LocalExecutor), followed to the end, a line per finished month;
+    month -> its final state, task instances and stage seconds (``runner.stage_seconds``)."""
     from include.deploy import packages, runner, services  # noqa: PLC0415
     from include.deploy.api import Api  # noqa: PLC0415
-    from include.report import month_line, summary  # noqa: PLC0415
+    from include.report import month_line  # noqa: PLC0415
 
     packages.available("chromium", "font:zh")  # for the reports' PDF: installed before the months run (as root)
-    started = time.monotonic()
     print("» warehouse and Airflow (LocalExecutor): starting or finding the services", flush=True)
     deployment = services.start("local")
     print("\n".join(_login_lines(deployment)), flush=True)
     print(f"» sample feeds: {ensure_samples()} file(s) written to {config.LANDING_DIR}", flush=True)
     api = Api(deployment)
     runner.wait_for_dag(api)
-    months = runner.months_of(config.YEAR, args.month)
     since = dt.datetime.now(dt.UTC)
     backfill = runner.submit(api, months)
     print(f"» backfill {backfill}: {len(months)} month(s), in order, one at a time; watch them in the UI", flush=True)
-    timings: dict[dt.date, dict[str, float]] = {}
-    broken: list[str] = []
+    done: dict[dt.date, dict[str, Any]] = {}
 
     def finished(month: dt.date, state: str, tis: list[dict[str, Any]], run: dict[str, Any]) -> None:
-        spent = timings[month] = runner.stage_seconds(tis, run)
-        failed = sorted(str(t["task_id"]) for t in tis if t.get("state") in ("failed", "upstream_failed"))
-        if [task for task in failed if task != "check"]:
-            broken.append(f"{month:%Y-%m}: {', '.join(failed)}")
+        spent = runner.stage_seconds(tis, run)
+        done[month] = {"state": state, "tis": tis, "spent": spent}
         stages = ", ".join(f"{stage} {spent.get(stage, 0):.0f}" for stage in runner.STAGES)
         wall = spent.get("wall", 0)
         print(
@@ -224,8 +220,24 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
 
     runner.follow(api, months, since, finished)
-    log = services.LOG_DIR / "scheduler.log"
-    print(summary(months, log, time.monotonic() - started, timings), flush=True)
+    return done
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """The months of 2021 (or one) as a backfill under the scheduler, followed to the end."""
+    from include.deploy import runner, services  # noqa: PLC0415
+    from include.report import summary  # noqa: PLC0415
+
+    started = time.monotonic()
+    months = runner.months_of(config.YEAR, args.month)
+    done = run_months(months)
+    broken = []
+    for month, run in done.items():
+        failed = sorted(str(t["task_id"]) for t in run["tis"] if t.get("state") in ("failed", "upstream_failed"))
+        if [task for task in failed if task != "check"]:
+            broken.append(f"{month:%Y-%m}: {', '.join(failed)}")
+    timings = {month: run["spent"] for month, run in done.items()}
+    print(summary(months, services.LOG_DIR / "scheduler.log", time.monotonic() - started, timings), flush=True)
     if broken:
         print("Runs that failed for another reason than the gate:\n  " + "\n  ".join(broken), flush=True)
     return 1 if broken else 0

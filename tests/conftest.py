@@ -49,6 +49,32 @@ def pytest_sessionfinish(session: object, exitstatus: int) -> None:
         embedded.stop(STATE / "pgdata")
 
 
+_REPORTED_AT_ONCE = 5  # failures told the moment they happen, beside the progress dots
+_told: list[str] = []
+_session_config: Any = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _session_config  # noqa: PLW0603
+    _session_config = config
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """The first failures, at once and in one line each: a run that is cut off (CI's time limit) never
+    reaches its summary, and what broke first is what explains the rest."""
+    if not report.failed or _REPORTED_AT_ONCE <= len(_told):
+        return
+    _told.append(report.nodeid)
+    crash = getattr(report.longrepr, "reprcrash", None)
+    what = (crash.message if crash else str(report.longrepr)).strip().splitlines() or [""]
+    free = shutil.disk_usage(STATE.parent if STATE.parent.exists() else ROOT).free // 2**20
+    line = f"!! {report.nodeid} ({report.when}): {what[0][:300]}  [disk free {free:,} MiB]"
+    reporter = _session_config.pluginmanager.get_plugin("terminalreporter") if _session_config else None
+    if reporter:
+        reporter.write_line("")
+        reporter.write_line(line)
+
+
 @pytest.fixture(scope="session")
 def warehouse() -> Any:
     """The embedded warehouse of the test state folder, bootstrapped, with ``dag.test()``'s runtime ready."""

@@ -106,24 +106,26 @@ def test_task_code_never_changes_the_process_environment():
                 assert call in ("get", "copy", "items", "keys"), f"{path}:{node.lineno}: os.environ {call}"
 
 
-def test_dbt_renders_one_task_per_model_and_the_gate_runs_the_tests(dagbag):
-    """No Cosmos test task: a failing dbt test must not stop the month. ``validate`` runs the tests after
-    every model (``include.gate.dbt_tests``), records them in dq and holds back the marts downstream."""
+def test_dbt_runs_one_task_per_layer_and_the_gate_runs_the_tests(dagbag):
+    """One ``dbt run`` per layer, core before marts, covering every monthly model exactly once. No Cosmos test
+    task: a failing dbt test must not stop the month. ``validate`` runs the tests after every model
+    (``include.gate.dbt_tests``), records them in dq and holds back the marts downstream."""
     import json
 
     from include import config
 
     dag = dagbag.dags["shangqiu_monthly"]
     dbt_tasks = {task.task_id: task for task in dag.tasks if task.task_id.startswith("dbt.")}
-    assert dbt_tasks and all(type(task).__name__ == "DbtRunLocalOperator" for task in dbt_tasks.values())
+    assert set(dbt_tasks) == {"dbt.core", "dbt.marts"}
+    assert all(type(task).__name__ == "DbtRunLocalOperator" for task in dbt_tasks.values())
+    assert dbt_tasks["dbt.core"].downstream_task_ids == {"dbt.marts"}
     manifest = json.loads(config.DBT_MANIFEST.read_text(encoding="utf-8"))
     monthly = {
-        node["name"]
+        node["original_file_path"].split("/")[1]
         for node in manifest["nodes"].values()
         if node["resource_type"] == "model" and not node["original_file_path"].startswith("models/staging/")
     }
-    assert {task_id.split(".")[1].removesuffix("_run") for task_id in dbt_tasks} == monthly
-    leaves = {task_id for task_id, task in dbt_tasks.items() if not task.downstream_task_ids & set(dbt_tasks)}
+    assert sorted(task.select for task in dbt_tasks.values()) == [[f"path:models/{layer}"] for layer in sorted(monthly)]
     validate = dag.get_task("validate")
-    assert leaves and leaves <= validate.upstream_task_ids
+    assert validate.upstream_task_ids >= {"dbt.marts"}
     assert validate.retries == 0 and validate.trigger_rule == "all_success"

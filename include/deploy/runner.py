@@ -28,7 +28,8 @@ STAGES = {  # stage -> task id prefixes
 QUIET_SECONDS = 30
 
 
-def _time(value: str | None) -> dt.datetime | None:
+def api_time(value: str | None) -> dt.datetime | None:
+    """A timestamp of the REST API (ISO 8601, "Z" for UTC), or None."""
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
@@ -39,7 +40,7 @@ def stage_seconds(task_instances: list[dict[str, Any]], run: dict[str, Any] | No
     spent = dict.fromkeys(STAGES, 0.0)
     spans = []
     for ti in task_instances:
-        start, end = _time(ti.get("start_date")), _time(ti.get("end_date"))
+        start, end = api_time(ti.get("start_date")), api_time(ti.get("end_date"))
         if not (start and end):
             continue
         spans.append((start, end))
@@ -55,8 +56,8 @@ def stage_seconds(task_instances: list[dict[str, Any]], run: dict[str, Any] | No
         spent["busy"] = busy
         first, last = min(s for s, _ in spans), max(e for _, e in spans)
         spent["wall"] = (last - first).total_seconds()
-    if run and _time(run.get("start_date")) and _time(run.get("end_date")):
-        spent["wall"] = (_time(run["end_date"]) - _time(run["start_date"])).total_seconds()  # type: ignore[operator]
+    if run and api_time(run.get("start_date")) and api_time(run.get("end_date")):
+        spent["wall"] = (api_time(run["end_date"]) - api_time(run["start_date"])).total_seconds()  # type: ignore[operator]
     return spent
 
 
@@ -117,7 +118,7 @@ def follow(
     quiet_since = time.monotonic()
     while len(states) < len(months):
         runs = {
-            _time(r["logical_date"]).date(): r  # type: ignore[union-attr]
+            api_time(r["logical_date"]).date(): r  # type: ignore[union-attr]
             for r in api.runs(logical_date_gte=f"{min(months)}T00:00:00Z", logical_date_lte=f"{max(months)}T00:00:00Z")
             if r.get("logical_date")
         }
@@ -125,7 +126,7 @@ def follow(
             run = runs.get(month)
             if month in states or not run or run["state"] not in FINISHED:
                 continue
-            ended = _time(run.get("end_date"))
+            ended = api_time(run.get("end_date"))
             if ended is None or ended < since:
                 continue  # an earlier run of the month, not yet cleared by the backfill
             states[month] = run["state"]

@@ -1,0 +1,153 @@
+"""``make bench``: the warehouse measured against its baselines, each taken in the same run.
+
+Stages, each in a process and state folder of its own under ``.local/bench`` (wiped first):
+1. generate the year's sample feeds at scale 1 (the landing folder the other stages share);
+2. ``bench.ingest``: December's deliveries against a plain ``COPY``, ``to_sql`` and a bare calamine parse;
+3. ``bench.year``: the twelve months under the scheduler, as ``make run`` runs them, then the gate against
+   one sequential scan of what its rules read.
+Writes ``bench/results/latest.json`` and ``latest.md`` (the table the README's Performance section shows),
+with the machine's cores and memory. Every goal is a ratio; the absolute seconds are context.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE = ROOT / ".local" / "bench"
+RESULTS = ROOT / "bench" / "results"
+
+
+def _env(stage: str) -> dict[str, str]:
+    return {**os.environ, "SQW_STATE_DIR": str(STATE / stage), "SQW_LANDING_DIR": str(STATE / "landing")}
+
+
+def _stage(stage: str, *argv: str) -> float:
+    print(f"» bench: {stage}", flush=True)
+    started = time.monotonic()
+    try:
+        subprocess.run([sys.executable, *argv], cwd=ROOT, env=_env(stage), check=True)
+    finally:
+        subprocess.run([sys.executable, "-m", "include.cli", "stop"], cwd=ROOT, env=_env(stage), check=False)
+    return time.monotonic() - started
+
+
+def _machine() -> dict[str, Any]:
+    memory = next(line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(int(memory.split()[1]) / 2**20, 1),
+        "python": sys.version.split()[0],
+        "commit": commit.stdout.strip(),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return round(part / whole, 3) if whole else None
+
+
+def goals(ingest: list[dict[str, Any]], year: dict[str, Any], generate_s: float) -> list[dict[str, Any]]:
+    """Each goal of issue 12 with what was measured: (goal, measured ratio, limit, whether it holds)."""
+    csv = [e for e in ingest if "copy_rows_s" in e]
+    xlsx = [e for e in ingest if "calamine_rows_s" in e]
+
+    def pooled(entries: list[dict[str, Any]], key: str) -> float:  # rows/s over all files of a kind
+        return sum(e["rows"] for e in entries) / sum(e["rows"] / e[key] for e in entries)
+
+    ingest_csv = pooled(csv, "ingest_rows_s") if csv else 0
+    months = year["months"]
+    first, last = months[min(months)], months[max(months)]
+    orchestration = [m["wall"] / m["busy"] for m in months.values() if m.get("busy")]
+    december_scans = sum(year["scan_s"].values())
+    rows = [
+        ("CSV ingestion / plain COPY", _ratio(ingest_csv, pooled(csv, "copy_rows_s")) if csv else None, ">=", 0.5),
+        ("CSV ingestion / pandas.to_sql", _ratio(ingest_csv, pooled(csv, "to_sql_rows_s")) if csv else None, ">=", 10),
+        (
+            "xlsx ingestion / bare calamine parse",
+            _ratio(pooled(xlsx, "ingest_rows_s"), pooled(xlsx, "calamine_rows_s")) if xlsx else None,
+            ">=",
+            0.7,
+        ),
+        ("dbt: month 12 / month 1", _ratio(last["dbt"], first["dbt"]), "<=", 1.1),
+        ("gate: month 12 / month 1", _ratio(last["gate"], first["gate"]), "<=", 1.1),
+        ("month wall / busy (worst month)", round(max(orchestration), 3) if orchestration else None, "<=", 1.5),
+        ("December validate / one scan of what it reads", _ratio(last["validate"], december_scans), "<=", 3),
+        ("year after generation (s)", year["year_wall_s"], "<=", 300),
+        ("generation at 1x (s)", round(generate_s, 1), "<=", 60),
+    ]
+    return [
+        {
+            "goal": goal,
+            "measured": value,
+            "limit": f"{op} {limit}",
+            "holds": None if value is None else (value >= limit if op == ">=" else value <= limit),
+        }
+        for goal, value, op, limit in rows
+    ]
+
+
+def markdown(result: dict[str, Any]) -> str:
+    machine = result["machine"]
+    lines = [
+        f"Measured {machine['date']} at `{machine['commit']}`: {machine['cores']} cores, {machine['memory_gib']} GiB,"
+        f" Python {machine['python']}.",
+        "",
+        "| goal | measured | limit | holds |",
+        "|---|---:|---|---|",
+    ]
+    for goal in result["goals"]:
+        holds = {True: "yes", False: "**no**", None: "not measured"}[goal["holds"]]
+        lines.append(f"| {goal['goal']} | {goal['measured']} | {goal['limit']} | {holds} |")
+    lines += ["", "| month | wall s | busy s | ingest | dbt | gate | report | queued→start (sum) | tasks |"]
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for month, m in result["year"]["months"].items():
+        lines.append(
+            f"| {month} | {m.get('wall', 0):.0f} | {m.get('busy', 0):.0f} | {m['ingest']:.0f} | {m['dbt']:.0f} |"
+            f" {m['gate']:.0f} | {m['report']:.0f} | {m['queued_to_start']:.0f} | {m['tasks']} |"
+        )
+    lines += ["", "| feed | format | rows | ingest rows/s | baseline rows/s | ratio |", "|---|---|---:|---:|---:|---:|"]
+    for e in result["ingest"]:
+        if "copy_rows_s" in e:
+            base, ratio = f"COPY {e['copy_rows_s']:,} · to_sql {e['to_sql_rows_s']:,}", e["vs_copy"]
+        elif "calamine_rows_s" in e:
+            base, ratio = f"calamine {e['calamine_rows_s']:,}", e["vs_calamine"]
+        else:
+            base, ratio = e["status"], ""
+        lines.append(f"| {e['feed']} | {e['format']} | {e['rows']:,} | {e['ingest_rows_s']:,} | {base} | {ratio} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    shutil.rmtree(STATE, ignore_errors=True)
+    STATE.mkdir(parents=True)
+    generate = (
+        "from include.samples import generate_missing; from include import config; generate_missing(config.LANDING_DIR)"
+    )
+    generate_s = _stage("generate", "-c", generate)
+    _stage("ingest", "-m", "bench.ingest", str(STATE / "ingest.json"))
+    _stage("year", "-m", "bench.year", str(STATE / "year.json"))
+    ingest = json.loads((STATE / "ingest.json").read_text(encoding="utf-8"))
+    year = json.loads((STATE / "year.json").read_text(encoding="utf-8"))
+    result = {"machine": _machine(), "generate_s": round(generate_s, 1), "ingest": ingest, "year": year}
+    result["goals"] = goals(ingest, year, generate_s)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(result, indent=1, ensure_ascii=False), encoding="utf-8")
+    (RESULTS / "latest.md").write_text(markdown(result), encoding="utf-8")
+    print(markdown(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

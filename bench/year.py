@@ -1,0 +1,85 @@
+"""The year under the scheduler, as ``make run`` runs it, and the gate against a sequential scan.
+
+Run as ``python -m bench.year OUT.json`` with its own ``SQW_STATE_DIR`` (``bench/__main__`` does). Per month:
+the stage seconds of its task instances (``runner.stage_seconds``), the time its tasks waited between being
+queued and starting (Airflow's scheduling and task start-up), and the run's wall time. Then December's
+``validate`` against one sequential scan (``count(*)``, warm) of every relation the rules read.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from include import config
+from include.cli import run_months
+from include.deploy import services
+from include.deploy.runner import api_time, months_of
+from include.gate.gx_context import referenced_relations
+from include.gate.rules import relation_schema
+from include.warehouse.setup import ensure_ready
+
+
+def _waited(tis: list[dict[str, Any]]) -> float:
+    """Seconds the month's tasks spent between queued and running, summed."""
+    total = 0.0
+    for ti in tis:
+        queued, started = api_time(ti.get("queued_when")), api_time(ti.get("start_date"))
+        if queued and started and started >= queued:
+            total += (started - queued).total_seconds()
+    return total
+
+
+def _task_seconds(tis: list[dict[str, Any]], prefix: str) -> float:
+    return sum(
+        (api_time(ti["end_date"]) - api_time(ti["start_date"])).total_seconds()  # type: ignore[operator]
+        for ti in tis
+        if ti["task_id"].startswith(prefix) and ti.get("start_date") and ti.get("end_date")
+    )
+
+
+def _scan_seconds(url: str) -> dict[str, float]:
+    """One warm sequential scan of each relation the rules read (all months)."""
+    spent = {}
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("set enable_indexscan = off; set enable_bitmapscan = off; set enable_indexonlyscan = off")
+        for relation in referenced_relations():
+            name = sql.Identifier(relation_schema(relation), relation)
+            query = sql.SQL("select count(*) from {}").format(name)
+            conn.execute(query)  # warm
+            started = time.perf_counter()
+            conn.execute(query)
+            spent[relation] = time.perf_counter() - started
+    return spent
+
+
+def measure() -> dict[str, Any]:
+    started = time.monotonic()
+    done = run_months(months_of(config.YEAR, None))
+    wall = time.monotonic() - started
+    months = {}
+    for month, run in sorted(done.items()):
+        tis = run["tis"]
+        months[f"{month:%Y-%m}"] = {
+            "state": run["state"],
+            **{stage: round(seconds, 1) for stage, seconds in run["spent"].items()},
+            "task_sum": round(_task_seconds(tis, ""), 1),
+            "queued_to_start": round(_waited(tis), 1),
+            "validate": round(_task_seconds(tis, "validate"), 1),
+            "publish": round(_task_seconds(tis, "publish"), 1),
+            "tasks": len(tis),
+        }
+    scans = _scan_seconds(ensure_ready().url("admin"))
+    services.stop()
+    return {"year_wall_s": round(wall, 1), "months": months, "scan_s": {k: round(v, 3) for k, v in scans.items()}}
+
+
+if __name__ == "__main__":
+    Path(sys.argv[1]).write_text(json.dumps(measure(), indent=1, default=str), encoding="utf-8")
+    sys.exit(0)

@@ -34,7 +34,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 def _seconds(a: str | None, b: str | None) -> float:
     if not (a and b):
         return 0.0
-    return (runner._time(b) - runner._time(a)).total_seconds()  # type: ignore[operator]
+    return (runner.api_time(b) - runner.api_time(a)).total_seconds()  # type: ignore[operator]
 
 
 def split(tis: list[dict[str, Any]], wall: float) -> dict[str, float]:

@@ -37,11 +37,12 @@ def _waited(tis: list[dict[str, Any]]) -> float:
 
 
 def _task_seconds(tis: list[dict[str, Any]], prefix: str) -> float:
-    return sum(
-        (api_time(ti["end_date"]) - api_time(ti["start_date"])).total_seconds()  # type: ignore[operator]
-        for ti in tis
-        if ti["task_id"].startswith(prefix) and ti.get("start_date") and ti.get("end_date")
-    )
+    total = 0.0
+    for ti in tis:
+        start, end = api_time(ti.get("start_date")), api_time(ti.get("end_date"))
+        if ti["task_id"].startswith(prefix) and start and end:
+            total += (end - start).total_seconds()
+    return total
 
 
 def _scan_seconds(url: str) -> dict[str, float]:

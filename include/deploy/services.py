@@ -170,14 +170,24 @@ def _airflow() -> str:
 
 
 def pid_of(path: Path, program: bytes = b"") -> int | None:
-    """The pid a pid file names, if that process runs (and its command line names ``program``), or None."""
+    """The pid a pid file names, if that process runs (and its command line names ``program``), or None.
+
+    A zombie (exited, not yet reaped by its parent) does not run. An empty command line does not mean the
+    process is gone: Airflow's services rewrite theirs (setproctitle) as they start, and a read can fall in
+    between; taking that for an exit started a second dag-processor, which failed on the first one's DAG row.
+    """
     try:
         pid = int(path.read_text().strip() or 0)
+        if pid <= 0:  # os.kill(0, ...) would signal our own process group
+            return None
         os.kill(pid, 0)
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (OSError, ValueError):
+    except (OSError, ValueError, IndexError):
         return None
-    return pid if cmdline and program in cmdline else None
+    if state == "Z":
+        return None
+    return pid if not cmdline or program in cmdline else None
 
 
 def _pid(name: str) -> int | None:

@@ -31,16 +31,12 @@ TRIVIAL = ("feeds", "departments", "dbt_setup_needed", "dbt_setup_recorded")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def _seconds(a: str | None, b: str | None) -> float:
-    if not (a and b):
-        return 0.0
-    return (runner.api_time(b) - runner.api_time(a)).total_seconds()  # type: ignore[operator]
-
-
 def split(tis: list[dict[str, Any]], wall: float) -> dict[str, float]:
     ran = [t for t in tis if t.get("start_date") and t.get("end_date")]
-    durations = {t["task_id"] + str(t.get("map_index", -1)): _seconds(t["start_date"], t["end_date"]) for t in ran}
-    trivial = [_seconds(t["start_date"], t["end_date"]) for t in ran if t["task_id"] in TRIVIAL]
+    durations = {
+        t["task_id"] + str(t.get("map_index", -1)): runner.between(t["start_date"], t["end_date"]) for t in ran
+    }
+    trivial = [runner.between(t["start_date"], t["end_date"]) for t in ran if t["task_id"] in TRIVIAL]
     startup = statistics.median(trivial) if trivial else 0.0
     spent = runner.stage_seconds(ran)
     return {
@@ -51,7 +47,7 @@ def split(tis: list[dict[str, Any]], wall: float) -> dict[str, float]:
         "startup": startup * len(ran),
         "work": sum(durations.values()) - startup * len(ran),
         "scheduling": wall - spent.get("busy", 0.0),
-        "queued": sum(_seconds(t.get("queued_when"), t.get("start_date")) for t in ran),
+        "queued": sum(runner.between(t.get("queued_when"), t.get("start_date")) for t in ran),
         **{stage: spent[stage] for stage in runner.STAGES},
     }
 

@@ -20,29 +20,14 @@ from psycopg import sql
 from include import config
 from include.cli import run_months
 from include.deploy import services
-from include.deploy.runner import api_time, months_of
+from include.deploy.runner import between, months_of
 from include.gate.gx_context import referenced_relations
 from include.gate.rules import relation_schema
 from include.warehouse.setup import ensure_ready
 
 
-def _waited(tis: list[dict[str, Any]]) -> float:
-    """Seconds the month's tasks spent between queued and running, summed."""
-    total = 0.0
-    for ti in tis:
-        queued, started = api_time(ti.get("queued_when")), api_time(ti.get("start_date"))
-        if queued and started and started >= queued:
-            total += (started - queued).total_seconds()
-    return total
-
-
 def _task_seconds(tis: list[dict[str, Any]], prefix: str) -> float:
-    total = 0.0
-    for ti in tis:
-        start, end = api_time(ti.get("start_date")), api_time(ti.get("end_date"))
-        if ti["task_id"].startswith(prefix) and start and end:
-            total += (end - start).total_seconds()
-    return total
+    return sum(between(ti.get("start_date"), ti.get("end_date")) for ti in tis if ti["task_id"].startswith(prefix))
 
 
 def _scan_seconds(url: str) -> dict[str, float]:
@@ -71,7 +56,7 @@ def measure() -> dict[str, Any]:
             "state": run["state"],
             **{stage: round(seconds, 1) for stage, seconds in run["spent"].items()},
             "task_sum": round(_task_seconds(tis, ""), 1),
-            "queued_to_start": round(_waited(tis), 1),
+            "queued_to_start": round(sum(between(ti.get("queued_when"), ti.get("start_date")) for ti in tis), 1),
             "validate": round(_task_seconds(tis, "validate"), 1),
             "publish": round(_task_seconds(tis, "publish"), 1),
             "tasks": len(tis),

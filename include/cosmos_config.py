@@ -43,10 +43,18 @@ def _profile_config() -> Any:
     )
 
 
-def _common_args() -> dict[str, Any]:
+def _operator_args() -> dict[str, Any]:
+    """What every dbt operator of the DAG is given: the project, the profile, dbt's runner in process."""
     from cosmos.constants import InvocationMode  # noqa: PLC0415
 
-    return {"install_deps": False, "emit_datasets": False, "invocation_mode": InvocationMode.DBT_RUNNER}
+    return {
+        "install_deps": False,
+        "emit_datasets": False,
+        "invocation_mode": InvocationMode.DBT_RUNNER,
+        "project_dir": str(config.DBT_PROJECT_DIR),
+        "profile_config": _profile_config(),
+        "retries": 0,  # a failing model or seed does not heal by waiting
+    }
 
 
 # The monthly layers, in the order they run: (task id, dbt selector).
@@ -58,13 +66,7 @@ def dbt_task_group(group_id: str) -> Any:
     from airflow.sdk import TaskGroup, chain  # noqa: PLC0415
     from cosmos.operators.local import DbtRunLocalOperator  # noqa: PLC0415
 
-    common = {
-        **_common_args(),
-        "project_dir": str(config.DBT_PROJECT_DIR),
-        "profile_config": _profile_config(),
-        "vars": {"month": MONTH},
-        "retries": 0,  # a failing model does not heal by waiting
-    }
+    common = {**_operator_args(), "vars": {"month": MONTH}}
     with TaskGroup(group_id) as group:
         chain(*[DbtRunLocalOperator(task_id=task_id, select=[selector], **common) for task_id, selector in LAYERS])
     return group
@@ -74,12 +76,6 @@ def dbt_setup_operators() -> tuple[Any, Any]:
     """`dbt seed` and `dbt run` of the staging views, for the DAG's setup (run only when needed)."""
     from cosmos.operators.local import DbtRunLocalOperator, DbtSeedLocalOperator  # noqa: PLC0415
 
-    common = {
-        **_common_args(),
-        "project_dir": str(config.DBT_PROJECT_DIR),
-        "profile_config": _profile_config(),
-        "retries": 0,
-    }
-    seed = DbtSeedLocalOperator(task_id="seeds", **common)
-    staging = DbtRunLocalOperator(task_id="staging_views", select=["path:models/staging"], **common)
+    seed = DbtSeedLocalOperator(task_id="seeds", **_operator_args())
+    staging = DbtRunLocalOperator(task_id="staging_views", select=["path:models/staging"], **_operator_args())
     return seed, staging

@@ -33,6 +33,12 @@ def api_time(value: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
+def between(start: str | None, end: str | None) -> float:
+    """Seconds from one REST API timestamp to another; 0 when either is missing."""
+    first, last = api_time(start), api_time(end)
+    return (last - first).total_seconds() if first and last else 0.0
+
+
 def stage_seconds(task_instances: list[dict[str, Any]], run: dict[str, Any] | None = None) -> dict[str, float]:
     """Seconds the task instances worked per stage; ``busy``: the wall time in which at least one
     task was executing; ``wall``: the run's wall time. ``wall - busy`` is Airflow's own share:

@@ -3,7 +3,8 @@
 Run as ``python -m bench.year OUT.json`` with its own ``SQW_STATE_DIR`` (``bench/__main__`` does). Per month:
 the stage seconds of its task instances (``runner.stage_seconds``), the time its tasks waited between being
 queued and starting (Airflow's scheduling and task start-up), and the run's wall time. Then December's
-``validate`` against one sequential scan (``count(*)``, warm) of every relation the rules read.
+``validate`` against one sequential scan (``count(*)``, warm) of every relation the rules read, and the
+monthly models rebuilt whole over the twelve months (``bench.scale.full_rebuild``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from bench.scale import full_rebuild
 from include import config
 from include.cli import run_months
 from include.deploy import services
@@ -61,9 +63,15 @@ def measure() -> dict[str, Any]:
             "publish": round(_task_seconds(tis, "publish"), 1),
             "tasks": len(tis),
         }
-    scans = _scan_seconds(ensure_ready().url("admin"))
+    server = ensure_ready()
+    scans = _scan_seconds(server.url("admin"))
     services.stop()
-    return {"year_wall_s": round(wall, 1), "months": months, "scan_s": {k: round(v, 3) for k, v in scans.items()}}
+    return {
+        "year_wall_s": round(wall, 1),
+        "months": months,
+        "scan_s": {k: round(v, 3) for k, v in scans.items()},
+        "full_rebuild_s": round(full_rebuild(server), 1),
+    }
 
 
 if __name__ == "__main__":

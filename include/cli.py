@@ -189,9 +189,10 @@ def cmd_airflow(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_months(months: list[dt.date]) -> dict[dt.date, dict[str, Any]]:
+def run_months(months: list[dt.date], *, samples: bool = True) -> dict[dt.date, dict[str, Any]]:
     """Months as one backfill under the scheduler (LocalExecutor), followed to the end, a line per finished month;
-    month -> its final state, task instances and stage seconds (``runner.stage_seconds``)."""
+    month -> its final state, task instances and stage seconds (``runner.stage_seconds``). ``samples``: write the
+    sample feeds missing from the landing folder first (the benchmark's province month brings its own)."""
     from include.deploy import packages, runner, services  # noqa: PLC0415
     from include.deploy.api import Api  # noqa: PLC0415
     from include.report import month_line  # noqa: PLC0415
@@ -200,7 +201,8 @@ def run_months(months: list[dt.date]) -> dict[dt.date, dict[str, Any]]:
     print("» warehouse and Airflow (LocalExecutor): starting or finding the services", flush=True)
     deployment = services.start("local")
     print("\n".join(_login_lines(deployment)), flush=True)
-    print(f"» sample feeds: {ensure_samples()} file(s) written to {config.LANDING_DIR}", flush=True)
+    if samples:
+        print(f"» sample feeds: {ensure_samples()} file(s) written to {config.LANDING_DIR}", flush=True)
     api = Api(deployment)
     runner.wait_for_dag(api)
     since = dt.datetime.now(dt.UTC)

@@ -722,7 +722,22 @@ def _load(conn: Connection, contract: Contract, delivery: Delivery, digest: str,
         if status == "quarantined" and (failed := _quarantine(delivery)):
             findings.append(failed)
         _record_findings(conn, load_id, delivery, digest, findings)
+    if status == "loaded":
+        _analyze(conn, {run.section.table for run in runs})
     return LoadResult(delivery, load_id, version, status, digest, rows, findings)
+
+
+def _analyze(conn: Connection, tables: set[str]) -> None:
+    """Refresh the planner's statistics of the raw tables a load added a month to, and of ``ops.loads``.
+
+    Autovacuum analyses a table only after enough of it changed, so right after a load the newest month is
+    missing from the statistics: every query on it (staging views, the gate's month views) is planned for
+    about one row. In December 2021 one rule planned that way took 22 s instead of 0.8 s (a nested loop over
+    270k rows, run 1,551 times)."""
+    with conn.transaction():
+        for table in sorted(tables):
+            conn.execute(sql.SQL("analyze {}").format(sql.Identifier(config.SCHEMA_RAW, table)))
+        conn.execute("analyze ops.loads")
 
 
 def _landing_finding(delivery: Delivery, rule: str, expected: str, found: str) -> LandingFinding:

@@ -51,7 +51,7 @@
     {%- if existing_relation is not none -%}
         {%- set new_partitions = [] -%}
         {%- for month in months -%}
-            {%- set partition = this.schema ~ '.' ~ adapter.quote(this.identifier ~ '__p' ~ month[:7] | replace('-', '')) -%}
+            {%- set partition = month_partition(this, month) -%}
             {%- if run_query("select to_regclass('" ~ partition | replace("'", "''") ~ "')").columns[0].values()[0] is none -%}
                 {%- do new_partitions.append(month) -%}
             {%- endif -%}
@@ -94,16 +94,22 @@
 
     {% call statement('main') -%}
         {%- for month in months %}
-            {%- set partition = adapter.quote(this.identifier ~ '__p' ~ month[:7] | replace('-', '')) %}
-            create table if not exists {{ this.schema }}.{{ partition }}
+            {%- set partition = month_partition(this, month) %}
+            create table if not exists {{ partition }}
                 partition of {{ target_relation }}
                 for values from ('{{ month }}') to (('{{ month }}'::date + interval '1 month')::date);
-            delete from {{ this.schema }}.{{ partition }};
+            delete from {{ partition }};
         {%- endfor %}
         {%- set quoted = [] %}
         {%- for name in batch_columns %}{% do quoted.append(adapter.quote(name)) %}{% endfor %}
         insert into {{ target_relation }} ({{ quoted | join(', ') }})
             select {{ quoted | join(', ') }} from {{ adapter.quote(staging_identifier) }};
+        {#- Autovacuum would analyse the refilled partitions only later: the tests and marts that read them next
+            would be planned for a partition of about one row. Analysed here, they see its rows (a transaction's
+            own inserts count as live). #}
+        {%- for month in months %}
+            analyze {{ month_partition(this, month) }};
+        {%- endfor %}
     {%- endcall %}
 
     {{ run_hooks(post_hooks, inside_transaction=True) }}
@@ -113,6 +119,12 @@
 
     {{ return({'relations': [target_relation]}) }}
 {% endmaterialization %}
+
+
+{#- The partition of `relation` that holds `month` (YYYY-MM-DD), schema-qualified and quoted. -#}
+{% macro month_partition(relation, month) -%}
+    {{ relation.schema }}.{{ adapter.quote(relation.identifier ~ '__p' ~ month[:7] | replace('-', '')) }}
+{%- endmacro %}
 
 
 {#-

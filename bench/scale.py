@@ -1,0 +1,83 @@
+"""One month at a scale: December 2021 generated at ``SCALE`` times the city, then run under the scheduler on a
+warehouse of its own, then rebuilt whole.
+
+Run as ``python -m bench.scale OUT.json SCALE`` with its own ``SQW_STATE_DIR`` and ``SQW_LANDING_DIR`` (an empty
+landing folder: ``bench/__main__`` gives each scale one). Measures, for the generation and for the month: the
+seconds, and the peak memory of every process of the stage (``bench.memory``); for the month, its stages
+(``runner.stage_seconds``) and the detail rows loaded. Then ``full_rebuild``: the monthly models rebuilt from
+staging over every month the warehouse holds (``--full-refresh``), the cost an incremental month avoids.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from bench.memory import Peak
+from include import config
+from include.cli import run_months
+from include.cosmos_config import LAYERS
+from include.dbt_env import dbt_env
+from include.deploy import services
+from include.samples import GENERATORS, reset
+from include.warehouse.connection import Server
+from include.warehouse.setup import ensure_ready
+
+MONTH = dt.date(2021, 12, 1)
+
+
+def full_rebuild(server: Server) -> float:
+    """Seconds of ``dbt run --full-refresh`` of the monthly models over every month (the ``month`` var empty)."""
+    dbt = str(Path(sys.executable).parent / "dbt")
+    command = [dbt, "run", "--full-refresh", "--quiet", "--select", *(selector for _, selector in LAYERS)]
+    started = time.monotonic()
+    subprocess.run(
+        [*command, "--vars", '{"month": ""}'],
+        cwd=config.DBT_PROJECT_DIR,
+        env={**os.environ, **dbt_env(server)},
+        check=True,
+    )
+    return time.monotonic() - started
+
+
+def measure(scale: float) -> dict[str, Any]:
+    reset()
+    started = time.monotonic()
+    with Peak() as generation:
+        files = sum(
+            len(module.generate(config.LANDING_DIR, months=range(MONTH.month, MONTH.month + 1), scale=scale))
+            for module in GENERATORS.values()
+        )
+    generate_s = time.monotonic() - started
+    with Peak() as month:
+        run = run_months([MONTH], samples=False)[MONTH]
+    server = ensure_ready()
+    with psycopg.connect(server.url("admin")) as conn:
+        (rows,) = conn.execute(
+            "select coalesce(sum(detail_rows), 0) from ops.loads where feed_month = %s and is_current", [MONTH]
+        ).fetchone() or (0,)
+    services.stop()
+    return {
+        "scale": scale,
+        "state": run["state"],
+        "files": files,
+        "detail_rows": int(rows),
+        "generate_s": round(generate_s, 1),
+        "generate_peak_mib": round(generation.mib),
+        **{stage: round(seconds, 1) for stage, seconds in run["spent"].items()},
+        "month_peak_mib": round(month.mib),
+        "full_rebuild_s": round(full_rebuild(server), 1),
+    }
+
+
+if __name__ == "__main__":
+    Path(sys.argv[1]).write_text(json.dumps(measure(float(sys.argv[2])), indent=1), encoding="utf-8")
+    sys.exit(0)

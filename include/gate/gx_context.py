@@ -23,7 +23,8 @@ from typing import Any
 from urllib.parse import quote
 
 from include import config
-from include.gate.rules import WAREHOUSE, Rule, Schemas, all_rules, compile_sql
+from include.gate.rule_schema import WAREHOUSE, Rule, Schemas, all_rules
+from include.gate.rule_sql import compile_sql
 
 DATASOURCE = "warehouse"
 CHECKPOINT = "gate"

@@ -5,7 +5,8 @@ import json
 import pytest
 
 from include import config
-from include.gate.rules import all_rules, compile_sql, parse
+from include.gate.rule_schema import all_rules, parse
+from include.gate.rule_sql import compile_sql
 
 
 def test_rules_compile_to_unexpected_rows_queries():

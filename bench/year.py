@@ -24,7 +24,7 @@ from include.cli import run_months
 from include.deploy import services
 from include.deploy.runner import STAGES, api_time, between, months_of
 from include.gate.gx_context import referenced_relations
-from include.gate.rules import relation_schema
+from include.gate.rule_schema import relation_schema
 from include.warehouse.setup import ensure_ready
 
 

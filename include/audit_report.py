@@ -38,7 +38,7 @@ from psycopg.rows import dict_row
 
 from include import charts, config
 from include.gate import blame, dbt_tests
-from include.gate.rules import Rule, Side, parse
+from include.gate.rule_schema import Rule, Side, parse
 from include.ingest import values
 from include.ingest.contract import contracts
 from include.warehouse.connection import server

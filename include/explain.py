@@ -46,7 +46,7 @@ import psycopg
 from psycopg import Connection, sql
 
 from include import config
-from include.gate.rules import all_rules
+from include.gate.rule_schema import all_rules
 from include.ingest.counties import county_names, resolve
 
 MANIFEST = config.DBT_MANIFEST

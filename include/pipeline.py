@@ -20,7 +20,7 @@ import psycopg.sql
 from include import config
 from include.dbt_env import setup_fingerprint, setup_nodes
 from include.gate import dbt_tests, gate
-from include.gate.rules import all_rules
+from include.gate.rule_schema import all_rules
 from include.ingest.contract import contracts
 from include.ingest.load import ingest_month, record_landing, survey_landing
 

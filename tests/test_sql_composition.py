@@ -37,7 +37,7 @@ ALLOWED = {
         "the query dbt compiled from the project's own data tests, run to keep their failing rows"
     ),
     ("include/gate/blame.py", "build_official_indicators", "declared_values_sql(rule).replace('{batch}', batch)"): (
-        "a query include.gate.rules compiles from the committed rule YAML, every field of which is checked against "
+        "a query include.gate.rule_sql compiles from the committed rule YAML, every field of which is checked against "
         "IDENTIFIER, EXPRESSION or LITERAL before it is compiled; batch is a gate view name from the same rules"
     ),
     ("include/gate/gate.py", "_add_columns", "kind"): (

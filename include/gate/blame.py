@@ -24,7 +24,8 @@ from psycopg import Connection, sql
 
 from include import config
 from include.gate import gx_context
-from include.gate.rules import WAREHOUSE, Rule, declared_values_sql
+from include.gate.rule_schema import WAREHOUSE, Rule
+from include.gate.rule_sql import declared_values_sql
 
 OFFICIAL = "mart_official_indicators"
 DECLARED_KINDS = ("declared", "consistency")  # rules over the declared figures: they withhold figures, not marts

@@ -30,7 +30,7 @@ from psycopg.rows import dict_row
 from include import config
 from include.cosmos_config import MONTHLY_EXCLUDE
 from include.gate.gx_context import Outcome
-from include.gate.rules import Rule
+from include.gate.rule_schema import Rule
 
 log = logging.getLogger(__name__)
 OWNER = "data_engineering"  # who answers for a structural failure (a test's `meta: {owner: ...}` overrides it)

@@ -26,7 +26,7 @@ from include import config, faults
 from include.gate import blame, gx_context
 from include.gate.checksum import table_checksum
 from include.gate.lineage import lineage
-from include.gate.rules import WAREHOUSE, Rule, Schemas, all_rules
+from include.gate.rule_schema import WAREHOUSE, Rule, Schemas, all_rules
 
 
 @dataclass(frozen=True)

@@ -188,7 +188,7 @@ def test_page_opens_with_the_outcome_then_findings_failures_warnings_and_passed_
 
 
 def test_every_rule_of_the_latest_gate_run_is_listed_with_its_outcome(page, connect):
-    from include.gate.rules import all_rules
+    from include.gate.rule_schema import all_rules
 
     dom = page[1]
     blocks = {

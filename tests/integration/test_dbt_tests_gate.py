@@ -76,7 +76,7 @@ def test_the_failing_test_holds_back_only_the_marts_downstream_of_its_model(tamp
 
 
 def test_every_dbt_test_of_the_gate_run_is_in_dq_with_its_outcome(tampered_run, connect):
-    from include.gate.rules import all_rules
+    from include.gate.rule_schema import all_rules
 
     auditor = connect("auditor")
     (run_id,) = auditor.execute(

@@ -14,7 +14,7 @@ import pytest
 
 from include import config
 from include.explain import explain, load_manifest, render, upstream
-from include.gate.rules import all_rules, parse
+from include.gate.rule_schema import all_rules, parse
 
 DECEMBER = dt.date(2021, 12, 1)
 SUIXIAN = "411422"

@@ -21,7 +21,8 @@ from psycopg import sql
 
 from include.gate import gx_context
 from include.gate.gate import prepare_views
-from include.gate.rules import GROUPED, TEMPLATES, Schemas, parse
+from include.gate.rule_schema import GROUPED, Schemas, parse
+from include.gate.rule_sql import TEMPLATES
 
 pytestmark = pytest.mark.integration
 

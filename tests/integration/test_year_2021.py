@@ -307,7 +307,8 @@ def test_a_declared_figure_one_printed_unit_off_is_caught_and_one_within_its_rou
     (a contradiction, or a rate the change makes a truncation). Year-to-date figures need January to October
     (not loaded here); `make run` checks them on the whole year."""
     from include.gate import gx_context
-    from include.gate.rules import all_rules, compile_sql
+    from include.gate.rule_schema import all_rules
+    from include.gate.rule_sql import compile_sql
 
     conn = connect("transformer")
     conn.execute("select set_config(%s, %s, false)", [gx_context.MONTH_SETTING, DECEMBER.isoformat()])

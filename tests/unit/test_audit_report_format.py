@@ -29,7 +29,7 @@ from include.audit_report import (
     summarise,
 )
 from include.deploy import packages
-from include.gate.rules import TEMPLATES
+from include.gate.rule_sql import TEMPLATES
 from include.report_cells import formula_like, put
 
 DECEMBER = dt.date(2021, 12, 1)

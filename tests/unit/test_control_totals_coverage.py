@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import pytest
 
 from include import config
-from include.gate.rules import Rule, all_rules
+from include.gate.rule_schema import Rule, all_rules
 from include.ingest.contract import contracts
 
 MEASURE_TYPES = {"count", "amount", "quantity", "number"}

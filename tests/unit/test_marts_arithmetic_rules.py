@@ -13,7 +13,7 @@ import json
 import pytest
 
 from include import config
-from include.gate.rules import Rule, all_rules
+from include.gate.rule_schema import Rule, all_rules
 
 STRUCTURAL = {"unique", "not_null", "relationships", "accepted_values", "unique_combination"}
 

@@ -1,11 +1,17 @@
-"""Rules are data: every rule compiles, and the committed GX suites are the compiled rules."""
+"""Rules are data: every rule compiles, and the committed GX suites (and their readable SQL) are the compiled rules."""
 
 import json
 
 import pytest
 
 from include import config
-from include.gate.rules import all_rules, compile_sql, parse
+from include.gate import gx_context
+from include.gate.rule_schema import KINDS, all_rules, parse
+from include.gate.rule_sql import TEMPLATES, compile_sql
+
+
+def test_every_kind_the_schema_accepts_has_a_template():
+    assert sorted(TEMPLATES) == sorted(KINDS)
 
 
 def test_rules_compile_to_unexpected_rows_queries():
@@ -16,13 +22,33 @@ def test_rules_compile_to_unexpected_rows_queries():
         assert "{batch}" in sql and rule.severity in ("fail", "warn")
 
 
+GX_DIR = config.GX_ROOT_DIR / "gx"
+
+
 def test_committed_gx_suites_match_the_rules():
     committed = {}
-    for path in (config.GX_ROOT_DIR / "gx" / "expectations").glob("*.json"):
+    for path in (GX_DIR / "expectations").glob("*.json"):
         for expectation in json.loads(path.read_text(encoding="utf-8"))["expectations"]:
             committed[expectation["meta"]["rule_id"]] = (path.stem, expectation["kwargs"]["unexpected_rows_query"])
     expected = {rule.id: (rule.relation, compile_sql(rule)) for rule in all_rules()}
     assert committed == expected, "run `make rules` and commit expectations/gx"
+
+
+def test_committed_gx_json_is_readable_utf8():
+    """No ``\\u`` escapes: a reviewer reads the Chinese descriptions in the diff as written."""
+    paths = sorted(p for store in gx_context.STORES for p in (GX_DIR / store).glob("*.json"))
+    assert paths
+    stale = [str(p) for p in paths if p.read_text(encoding="utf-8") != gx_context.utf8_json(p.read_text("utf-8"))]
+    assert not stale, "run `make rules` and commit expectations/gx"
+
+
+def test_committed_query_pages_are_the_compiled_rules():
+    """``gx/queries/<relation>.md``: every rule's query on readable lines, one page a suite, and nothing else."""
+    pages = GX_DIR / gx_context.QUERIES_DIR
+    committed = {
+        p.relative_to(pages).as_posix(): p.read_text(encoding="utf-8") for p in pages.rglob("*") if p.is_file()
+    }
+    assert committed == gx_context.query_files(all_rules()), "run `make rules` and commit expectations/gx"
 
 
 def _parse(tmp_path, rule_yaml: str):

@@ -1,12 +1,4 @@
-"""Declarative data-quality rules (``expectations/rules/*.yml``) and their compilation to SQL.
-
-A rule (modelled on DHIS2 validation rules) names a left side, an operator and a
-right side, the scope (county levels, counties and months), a tolerance, what to
-do with a missing value, a severity (``fail`` blocks publication, ``warn``
-publishes with a flag), the owning department and a Chinese and an English
-description. A rule is written once for "each county": the SQL evaluates every
-county and the 商丘市 row of the month at once, so nothing is copy-pasted per county.
-The format is documented in ``expectations/README.md`` and ``expectations/rules/microcredit.yml``.
+"""The SQL a rule compiles to: one template per rule kind (``TEMPLATES``), and ``compile_sql``.
 
 Each rule compiles to the unexpected-rows query of one Great Expectations
 ``UnexpectedRowsExpectation``. Every query returns the same columns:
@@ -17,355 +9,34 @@ or fact relation, so the gate can record and report any failure the same way.
 relations are read through their month-scoped ``gate.<relation>`` views, and
 earlier months (monotonic, outlier) from the relation itself.
 
-A relation with several rows per county and month (one per programme, feed, category, ...) is
-checked per group: ``by: [program_code]`` adds its columns to the county and month that pair the
-rows (``GROUPED`` kinds), and each offending row names its group in ``group_key``
-(``program_code=dibao``), so one rule replaces one copy per group.
+A rule compared per group (``by``) pairs its rows per county, month and group, and each
+offending row names its group in ``group_key`` (``program_code=dibao``).
+
+The rules come parsed and checked from ``rule_schema``; the templates check again what they
+splice into SQL (identifiers, expressions, literals) with its validators.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
-from pathlib import Path
-from typing import Any
-
-import yaml
 
 from include import config
+from include.gate.rule_schema import (
+    COMPARE_TO,
+    OPERATORS,
+    WAREHOUSE,
+    Rule,
+    Schemas,
+    Side,
+    expression,
+    identifier,
+    literal,
+)
 
-IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
-EXPRESSION = re.compile(r"^[a-z0-9_ .,+\-*/()]+$")  # column arithmetic only: no quotes, no semicolons
-LITERAL = re.compile(r"^[^'\"\\{};]*$")  # a `where` value: no quotes, backslashes, braces or semicolons
-COUNTY = re.compile(r"^\d{6}$")
-SEVERITIES = ("fail", "warn")
-OPERATORS = {"=": "=", "==": "=", "<=": "<=", ">=": ">=", "<": "<", ">": ">", "in": "in"}
-LEVELS = ("county", "city")
-MISSING = ("fail", "skip", "zero")
-AGGREGATES = ("sum", "count", "count_distinct")
-QUARTER_ENDS = ("3", "6", "9", "12")
 LINEAGE = ("load_id", "source_sheet", "source_row")
 LINEAGE_PREFIXES = ("stg_", "fct_")  # staging and facts carry lineage by convention; marts aggregate it away
-RELATION_SCHEMAS = {
-    "mart_": config.SCHEMA_CANDIDATE,
-    "stg_": config.SCHEMA_STAGING,
-    "fct_": config.SCHEMA_CORE,
-    "dim_": config.SCHEMA_CORE,
-}
-COMMON_FIELDS = {
-    "id",
-    "kind",
-    "relation",
-    "measures",
-    "measure",
-    "left",
-    "right",
-    "operator",
-    "scope",
-    "tolerance",
-    "missing",
-    "severity",
-    "owner",
-    "description_zh",
-    "description_en",
-}
-# Fields only one kind reads; anything else in a rule is a typo and rejected.
-KIND_FIELDS = {
-    "declared": {"indicators", "finds"},
-    "consistency": {"relations", "finds"},
-    "hierarchy": set(),
-    "comparison": set(),
-    "ratio": {"rate", "numerator", "denominator", "scale", "operand_rounding"},
-    "rank": {"rank", "by", "ascending"},
-    "monotonic": {"feed"},
-    "cross_reference": {"same_month"},
-    "outlier": {"min", "max", "max_change", "compare_to"},
-}
-# Kinds whose rows can be compared per group (`by`); rank's own `by` is the figure it ranks.
-GROUPED = ("hierarchy", "comparison", "monotonic", "outlier")
-GROUP_KEYS = ("county_code", "month_start")  # every rule pairs rows by these already
-COMPARE_TO = {"previous_month": "1 month", "previous_year": "1 year"}  # 环比, 同比
-# What a declared or consistency rule reports: figures no exact values can satisfy (printed by rounding or
-# by truncation), or rates that hold only when read as truncated (57.03% printed for 57.038%).
-FINDS = ("contradiction", "truncation")
-RELATIONS = ("ratio", "sum", "at_most")  # consistency: rate = 100 × a / b; whole = Σ parts; part ≤ whole
-
-
-@dataclass(frozen=True)
-class Side:
-    """One side of a comparison: a relation, a value expression over its columns, an optional row filter
-    (``where``: column -> allowed values) and an optional aggregate of its rows per county and month."""
-
-    relation: str
-    value: str
-    where: tuple[tuple[str, tuple[str | int | float | bool, ...]], ...] = ()
-    aggregate: str | None = None
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    kind: str
-    relation: str  # the primary relation: its month-scoped view is the GX batch
-    severity: str
-    owner: str
-    description_zh: str
-    description_en: str
-    measures: tuple[str, ...] = ()
-    measure: str = ""  # the name a single-expression rule reports its rows under (default: the id)
-    left: Side | None = None
-    right: tuple[Side, ...] = ()  # one side; several registers for cross_reference
-    operator: str = "="
-    levels: tuple[str, ...] = LEVELS
-    counties: tuple[str, ...] = ()  # empty: every county
-    exclude_counties: tuple[str, ...] = ()
-    months: tuple[str, ...] = ()  # empty: every month; "YYYY-MM" one month, "12" every December
-    tolerance: Decimal = Decimal(0)
-    relative: bool = False  # tolerance is a fraction of the computed value
-    missing: str = "fail"
-    by: tuple[str, ...] = ()  # group columns: rows are paired per county, month and group (GROUPED kinds)
-    options: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def schema(self) -> str:
-        return relation_schema(self.relation)
-
-    def relations(self) -> set[str]:
-        names = {self.relation}
-        for side in (self.left, *self.right):
-            if side:
-                names.add(side.relation)
-        names |= {spec["relation"] for spec in self.options.get("indicators", {}).values()}
-        return names
-
-
-def relation_schema(relation: str) -> str:
-    """The schema dbt builds ``relation`` in (by the house naming convention)."""
-    for prefix, schema in RELATION_SCHEMAS.items():
-        if relation.startswith(prefix):
-            return schema
-    raise ValueError(f"no schema for relation {relation!r}")
-
-
-@dataclass(frozen=True)
-class Schemas:
-    """Where compiled rules read: month-scoped views in ``gate``, earlier months from the relations
-    themselves (by the dbt naming convention). Tests point both at scratch schemas."""
-
-    gate: str = config.SCHEMA_GATE
-    relations: str | None = None  # one schema holding every relation; None: relation_schema()
-
-    def schema_of(self, relation: str) -> str:
-        return self.relations or relation_schema(relation)
-
-    def scoped(self, relation: str) -> str:
-        return f"{self.gate}.{relation}"
-
-    def full(self, relation: str) -> str:
-        return f"{self.schema_of(relation)}.{relation}"
-
-
-WAREHOUSE = Schemas()
-
-
-# ---------------------------------------------------------------------------------------------
-# Parsing
-# ---------------------------------------------------------------------------------------------
-
-
-def _identifier(value: str) -> str:
-    if not IDENTIFIER.match(str(value)):
-        raise ValueError(f"not a plain SQL identifier: {value!r}")
-    return value
-
-
-def _expression(value: str) -> str:
-    if not EXPRESSION.match(str(value)):
-        raise ValueError(f"a rule expression may use column names, numbers and + - * / ( ) only: {value!r}")
-    return value
-
-
-def _literal(value: str | int | float | bool) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if not LITERAL.match(value):
-        raise ValueError(f"a `where` value may not contain quotes, backslashes, braces or semicolons: {value!r}")
-    return f"'{value}'"
-
-
-def _side(spec: dict[str, Any], default_relation: str) -> Side:
-    unknown = set(spec) - {"relation", "value", "where", "aggregate"}
-    if unknown:
-        raise ValueError(f"unknown side field(s) {sorted(unknown)}")
-    aggregate = spec.get("aggregate")
-    if aggregate is not None and aggregate not in AGGREGATES:
-        raise ValueError(f"aggregate must be one of {AGGREGATES}")
-    value = str(spec.get("value", ""))  # empty when the rule compares `measures` column by column
-    if value and aggregate in ("count", "count_distinct"):
-        _identifier(value)  # what is counted is a column
-    where = []
-    for column, allowed in (spec.get("where") or {}).items():
-        values = tuple(allowed) if isinstance(allowed, list) else (allowed,)
-        for item in values:
-            _literal(item)
-        where.append((_identifier(column), values))
-    return Side(
-        relation=_identifier(spec.get("relation", default_relation)),
-        value=_expression(value) if value else "",
-        where=tuple(where),
-        aggregate=aggregate,
-    )
-
-
-def _group_by(spec: Any) -> tuple[str, ...]:
-    """``by``: a column or a list of distinct columns other than county_code and month_start."""
-    if spec is None:
-        return ()
-    columns = tuple(_identifier(column) for column in (spec if isinstance(spec, list) else [spec]))
-    if not columns or len(set(columns)) != len(columns) or set(columns) & set(GROUP_KEYS):
-        raise ValueError(f"`by` lists distinct columns other than {GROUP_KEYS}: {spec!r}")
-    return columns
-
-
-def _months(spec: Any) -> tuple[str, ...]:
-    """``all``, or a list of ``YYYY-MM`` (that month), ``12`` (every December) and ``quarter_ends``."""
-    if spec == "all":
-        return ()
-    months: list[str] = []
-    for item in spec if isinstance(spec, list) else [spec]:
-        text = str(item)
-        if text == "quarter_ends":
-            months += QUARTER_ENDS
-        elif re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text) or (text.isdigit() and 1 <= int(text) <= 12):
-            months.append(text if "-" in text else str(int(text)))
-        else:
-            raise ValueError(f"a month is YYYY-MM, a month number 1-12 or quarter_ends: {item!r}")
-    return tuple(months)
-
-
-def _counties(spec: Any) -> tuple[str, ...]:
-    if spec in (None, "all"):
-        return ()
-    codes = tuple(str(code) for code in (spec if isinstance(spec, list) else [spec]))
-    for code in codes:
-        if not COUNTY.match(code):
-            raise ValueError(f"a county is its six-digit code: {code!r}")
-    return codes
-
-
-def _tolerance(spec: Any) -> tuple[Decimal, bool]:
-    """``0.5`` or ``{absolute: 0.5}``; ``{relative: 0.01}`` (1 % of the computed value);
-    ``{decimals: 2}`` (half a unit in the last printed place: 0.005)."""
-    if not isinstance(spec, dict):
-        return Decimal(str(spec)), False
-    if len(spec) != 1 or next(iter(spec)) not in ("absolute", "relative", "decimals"):
-        raise ValueError(f"tolerance is a number or one of absolute, relative, decimals: {spec!r}")
-    ((how, value),) = spec.items()
-    if how == "decimals":
-        return Decimal(5).scaleb(-int(value) - 1), False
-    return Decimal(str(value)), how == "relative"
-
-
-def _check_kind(rule: Rule) -> None:
-    needs = {
-        "declared": bool(rule.options.get("indicators")),
-        "consistency": bool(rule.options.get("relations")),
-        "hierarchy": bool(rule.measures),
-        "comparison": bool(rule.left and len(rule.right) == 1)
-        and (bool(rule.measures) or all(s.value or s.aggregate == "count" for s in (rule.left, *rule.right) if s)),
-        "ratio": {"rate", "numerator", "denominator"} <= set(rule.options),
-        "rank": {"rank", "by"} <= set(rule.options),
-        "monotonic": bool(rule.measures),
-        "cross_reference": bool(rule.left and rule.left.value and rule.right and all(s.value for s in rule.right)),
-        "outlier": bool(rule.measures) and bool({"min", "max", "max_change"} & set(rule.options)),
-    }
-    if not needs[rule.kind]:
-        raise ValueError(f"{rule.id}: a {rule.kind} rule lacks required fields (see expectations/README.md)")
-    if (rule.operator == "in") != (rule.kind == "cross_reference"):
-        raise ValueError(f"{rule.id}: the operator `in` is for cross_reference rules, and only it")
-    if rule.options.get("compare_to", "previous_month") not in COMPARE_TO:
-        raise ValueError(f"{rule.id}: compare_to must be one of {sorted(COMPARE_TO)}")
-    if rule.options.get("finds", "contradiction") not in FINDS:
-        raise ValueError(f"{rule.id}: finds must be one of {FINDS}")
-    for relation in rule.options.get("relations", ()):
-        kinds = set(relation) - {"figure"}
-        if "figure" not in relation or len(kinds) != 1 or not kinds <= set(RELATIONS):
-            raise ValueError(f"{rule.id}: a relation is a figure and one of {RELATIONS}: {relation!r}")
-
-
-def _rule(item: dict[str, Any], owner: str) -> Rule:
-    rule_id = _identifier(item["id"])
-    kind = item["kind"]
-    if kind not in TEMPLATES:
-        raise ValueError(f"{rule_id}: unknown rule kind {kind!r}")
-    unknown = set(item) - COMMON_FIELDS - KIND_FIELDS[kind] - ({"by"} if kind in GROUPED else set())
-    if unknown:
-        raise ValueError(f"{rule_id}: unknown field(s) for a {kind} rule: {sorted(unknown)}")
-    if item["severity"] not in SEVERITIES:
-        raise ValueError(f"{rule_id}: severity must be one of {SEVERITIES}")
-    scope = item.get("scope", {})
-    unknown = set(scope) - {"levels", "counties", "exclude_counties", "months"}
-    if unknown:
-        raise ValueError(f"{rule_id}: unknown scope field(s) {sorted(unknown)}")
-    levels = tuple(scope.get("levels", LEVELS))
-    if not levels or not set(levels) <= set(LEVELS):
-        raise ValueError(f"{rule_id}: levels must be among {LEVELS}")
-    missing = item.get("missing", "fail")
-    if missing not in MISSING:
-        raise ValueError(f"{rule_id}: missing must be one of {MISSING}")
-    relation = item.get("relation") or (item.get("left") or {}).get("relation")
-    if not relation:
-        raise ValueError(f"{rule_id}: name the relation checked (relation, or left.relation)")
-    relation = _identifier(relation)
-    right = item.get("right") or []
-    default_operator = {"monotonic": ">=", "cross_reference": "in"}.get(kind, "=")
-    tolerance, relative = _tolerance(item.get("tolerance", 0))
-    rule = Rule(
-        id=rule_id,
-        kind=kind,
-        relation=relation,
-        severity=item["severity"],
-        owner=item.get("owner", owner),
-        description_zh=item["description_zh"],
-        description_en=item["description_en"],
-        measures=tuple(_identifier(m) for m in item.get("measures", ())),
-        measure=_identifier(item.get("measure", rule_id)),
-        left=_side(item["left"], relation) if "left" in item else None,
-        right=tuple(_side(spec, relation) for spec in (right if isinstance(right, list) else [right])),
-        operator=OPERATORS[str(item.get("operator", default_operator))],
-        levels=levels,
-        counties=_counties(scope.get("counties")),
-        exclude_counties=_counties(scope.get("exclude_counties")),
-        months=_months(scope.get("months", "all")),
-        tolerance=tolerance,
-        relative=relative,
-        missing=missing,
-        by=_group_by(item.get("by")) if kind in GROUPED else (),
-        options={key: value for key, value in item.items() if key in KIND_FIELDS[kind]},
-    )
-    _check_kind(rule)
-    return rule
-
-
-def parse(path: Path) -> list[Rule]:
-    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return [_rule(item, spec.get("owner", "")) for item in spec["rules"]]
-
-
-@cache
-def all_rules() -> tuple[Rule, ...]:
-    found = [rule for path in sorted(config.RULES_DIR.glob("*.yml")) for rule in parse(path)]
-    ids = [rule.id for rule in found]
-    duplicates = {i for i in ids if ids.count(i) > 1}
-    if duplicates:
-        raise ValueError(f"duplicate rule ids: {sorted(duplicates)}")
-    return tuple(found)
-
 
 # ---------------------------------------------------------------------------------------------
 # SQL templates, one per rule kind. Each builds a CTE `compared` with one row per county, month
@@ -377,13 +48,13 @@ _WORD = re.compile(r"\b([a-z_][a-z0-9_]*)\b")
 _FUNCTIONS = {"round", "abs", "coalesce", "nullif", "greatest", "least"}
 
 
-def _qualify(expression: str, alias: str) -> str:
+def _qualify(text: str, alias: str) -> str:
     """Prefix the column names of a rule expression with a table alias; arithmetic is in numeric.
 
     ``balance_households / (lifted_households + monitored_households)`` on integer columns
     would otherwise divide as integers.
     """
-    return _WORD.sub(lambda m: m[1] if m[1] in _FUNCTIONS else f"{alias}.{m[1]}::numeric", expression)
+    return _WORD.sub(lambda m: m[1] if m[1] in _FUNCTIONS else f"{alias}.{m[1]}::numeric", text)
 
 
 def _has_lineage(relation: str) -> bool:
@@ -504,7 +175,7 @@ where {where}
 def _where(side: Side, alias: str) -> str:
     conditions = []
     for column, values in side.where:
-        literals = [_literal(value) for value in values]
+        literals = [literal(value) for value in values]
         rendered = f"= {literals[0]}" if len(literals) == 1 else f"in ({', '.join(literals)})"
         conditions.append(f"{alias}.{column} {rendered}")
     return " and ".join(conditions) or "true"
@@ -634,11 +305,11 @@ def _ratio(rule: Rule, schemas: Schemas) -> str:
     0.005); ``operand_rounding`` is how far the printed numerator and denominator may each be from
     their true values (0 for counts, 0.005 for amounts printed in 亿元 with two decimals).
     """
-    rate = _identifier(rule.options["rate"])
+    rate = identifier(rule.options["rate"])
     scale = _number(rule.options.get("scale", 100))
     slack = _number(rule.options.get("operand_rounding", 0))
-    num = _qualify(_expression(rule.options["numerator"]), "b")
-    den = _qualify(_expression(rule.options["denominator"]), "b")
+    num = _qualify(expression(rule.options["numerator"]), "b")
+    den = _qualify(expression(rule.options["denominator"]), "b")
     ctes = f"""
 compared as (
     select
@@ -662,9 +333,9 @@ compared as (
 def _rank(rule: Rule, schemas: Schemas) -> str:
     """A printed rank equals the order of the figure it ranks, among the counties in scope
     (highest first unless ``ascending``)."""
-    printed = _identifier(rule.options["rank"])
+    printed = identifier(rule.options["rank"])
     order = "asc" if rule.options.get("ascending") else "desc"
-    by = _qualify(_expression(rule.options["by"]), "b")
+    by = _qualify(expression(rule.options["by"]), "b")
     ctes = f"""
 compared as (
     select
@@ -696,7 +367,7 @@ def _monotonic(rule: Rule, schemas: Schemas) -> str:
     the previous month), except in January and in a month whose feed was restated (version > 1)."""
     feed = rule.options.get("feed")
     restated = (
-        f"\n        and not exists (select 1 from {config.SCHEMA_OPS}.loads as l where l.feed = '{_identifier(feed)}'"
+        f"\n        and not exists (select 1 from {config.SCHEMA_OPS}.loads as l where l.feed = '{identifier(feed)}'"
         f" and l.feed_month = b.month_start and l.is_current and l.version > 1)"
         if feed
         else ""
@@ -719,10 +390,10 @@ def _cross_reference(rule: Rule, schemas: Schemas) -> str:
     when found, 0 when not. Registers are read for the same month unless ``same_month: false`` (then
     any month up to the list's). One hash join: the registers' distinct keys against the list."""
     assert rule.left
-    key = _identifier(rule.left.value)
+    key = identifier(rule.left.value)
     same_month = rule.options.get("same_month", True)
     known = "\n    union all\n".join(
-        f"    select r.{_identifier(side.value)}::text as key, r.month_start\n"
+        f"    select r.{identifier(side.value)}::text as key, r.month_start\n"
         f"    from {schemas.scoped(side.relation) if same_month else schemas.full(side.relation)} as r\n"
         f"    where {_where(side, 'r')} and r.month_start <= (select max(month_start) from listed)"
         for side in rule.right
@@ -808,13 +479,13 @@ def _findings(rule: Rule, broken: str, truncated: str) -> str:
 def _declared_ctes(rule: Rule, schemas: Schemas) -> str:
     computed = []
     for code, spec in rule.options["indicators"].items():
-        relation = _identifier(spec["relation"])
-        where = " and ".join(f"{_identifier(c)} = {_literal(v)}" for c, v in spec.get("where", {}).items())
+        relation = identifier(spec["relation"])
+        where = " and ".join(f"{identifier(c)} = {literal(v)}" for c, v in spec.get("where", {}).items())
         operator = OPERATORS[str(spec.get("operator", "="))]
         computed.append(
-            f"select county_code, month_start, {_literal(_identifier(code))} as measure, "
-            f"{_literal(relation)} as mart, '{operator}' as operator, "
-            f"sum(({_expression(spec['value'])})::numeric) as computed "
+            f"select county_code, month_start, {literal(identifier(code))} as measure, "
+            f"{literal(relation)} as mart, '{operator}' as operator, "
+            f"sum(({expression(spec['value'])})::numeric) as computed "
             f"from {schemas.scoped(relation)} where {where or 'true'} group by county_code, month_start"
         )
     union = "\n        union all\n        ".join(computed)
@@ -876,10 +547,10 @@ def _consistency(rule: Rule, schemas: Schemas) -> str:
     """
     selects = []
     for relation in rule.options["relations"]:
-        figure = _identifier(relation["figure"])
+        figure = identifier(relation["figure"])
         (kind,) = set(relation) - {"figure"}
         others = [relation[kind]] if isinstance(relation[kind], str) else list(relation[kind])
-        names = [_identifier(code) for code in others]
+        names = [identifier(code) for code in others]
         joins = "".join(
             f"\n    inner join figures as o{i} on o{i}.county_code = f.county_code and o{i}.month_start = f.month_start"
             f" and o{i}.indicator_code = '{code}'"

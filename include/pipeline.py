@@ -22,7 +22,6 @@ from include.dbt_env import setup_fingerprint, setup_nodes
 from include.gate import dbt_tests, gate
 from include.gate.rule_schema import all_rules
 from include.ingest.contract import contracts
-from include.ingest.load import ingest_month, record_landing, survey_landing
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +99,8 @@ def ingest_feed(feed: str, month: dt.date, run_id: str, url: str | None = None) 
     default its Airflow connection). What the landing folder holds that is not loaded gets a finding in
     ``ops.landing_findings``: the feed's folder's, and the landing folder's own strays (every feed's task
     records those, each replacing the others', so whichever runs last they are the same)."""
+    from include.ingest.load import ingest_month, record_landing, survey_landing  # noqa: PLC0415  (pandas: 1.3 s)
+
     results = []
     with psycopg.connect(url or warehouse_url("loader")) as conn:
         strays = survey_landing(contracts())

@@ -30,3 +30,9 @@
     {%- endif -%}
     {%- do return(relation) -%}
 {%- endmacro %}
+
+{#- The filter that keeps a month run to the run's month: `where month_start = <the run month>` (or
+    `and …` after a condition of the query's own), and nothing when the run covers every month. -#}
+{% macro month_filter(column='month_start', keyword='where') -%}
+    {%- if var('month') -%} {{ keyword }} {{ column }} = {{ run_month() }} {%- endif -%}
+{%- endmacro %}

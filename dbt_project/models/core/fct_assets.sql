@@ -5,9 +5,7 @@ with
 assets as (
 
     select * from {{ ref('stg_poverty_assets__assets') }}
-    {% if var('month') %}
-        where month_start = {{ run_month() }}
-    {% endif %}
+    {{ month_filter() }}
 
 ),
 

@@ -6,9 +6,7 @@ with
 workers as (
 
     select * from {{ ref('stg_employment__workers') }}
-    {% if var('month') %}
-        where month_start = {{ run_month() }}
-    {% endif %}
+    {{ month_filter() }}
 
 ),
 

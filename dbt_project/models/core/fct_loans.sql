@@ -5,18 +5,14 @@ with
 microcredit as (
 
     select * from {{ ref('stg_microcredit__loans') }}
-    {% if var('month') %}
-        where month_start = {{ run_month() }}
-    {% endif %}
+    {{ month_filter() }}
 
 ),
 
 student_loans as (
 
     select * from {{ ref('stg_student_loans__loans') }}
-    {% if var('month') %}
-        where month_start = {{ run_month() }}
-    {% endif %}
+    {{ month_filter() }}
 
 ),
 

@@ -6,9 +6,7 @@ with
 households as (
 
     select * from {{ ref('stg_monitored_households__households') }}
-    {% if var('month') %}
-        where month_start = {{ run_month() }}
-    {% endif %}
+    {{ month_filter() }}
 
 ),
 

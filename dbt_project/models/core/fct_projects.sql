@@ -5,27 +5,21 @@ with
 linkage_projects as (
 
     select * from {{ ref('stg_linkage_projects__projects') }}
-    {% if var('month') %}
-        where month_start = {{ run_month() }}
-    {% endif %}
+    {{ month_filter() }}
 
 ),
 
 water_projects as (
 
     select * from {{ ref('stg_water_projects__projects') }}
-    {% if var('month') %}
-        where month_start = {{ run_month() }}
-    {% endif %}
+    {{ month_filter() }}
 
 ),
 
 housing_renovations as (
 
     select * from {{ ref('stg_housing_renovation__renovations') }}
-    {% if var('month') %}
-        where month_start = {{ run_month() }}
-    {% endif %}
+    {{ month_filter() }}
 
 ),
 

@@ -5,9 +5,7 @@ with
 settlements as (
 
     select * from {{ ref('stg_pv_stations__settlements') }}
-    {% if var('month') %}
-        where month_start = {{ run_month() }}
-    {% endif %}
+    {{ month_filter() }}
 
 ),
 

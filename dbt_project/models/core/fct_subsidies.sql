@@ -5,27 +5,21 @@ with
 social_assistance as (
 
     select * from {{ ref('stg_social_assistance__payments') }}
-    {% if var('month') %}
-        where month_start = {{ run_month() }}
-    {% endif %}
+    {{ month_filter() }}
 
 ),
 
 disability_subsidies as (
 
     select * from {{ ref('stg_disability_subsidies__payments') }}
-    {% if var('month') %}
-        where month_start = {{ run_month() }}
-    {% endif %}
+    {{ month_filter() }}
 
 ),
 
 education_aid as (
 
     select * from {{ ref('stg_education_aid__payments') }}
-    {% if var('month') %}
-        where month_start = {{ run_month() }}
-    {% endif %}
+    {{ month_filter() }}
 
 ),
 

@@ -9,9 +9,7 @@ with
 payments as (
 
     select * from {{ ref('fct_subsidies') }}
-    {% if var('month') %}
-        where month_start = {{ run_month() }}
-    {% endif %}
+    {{ month_filter() }}
 
 ),
 

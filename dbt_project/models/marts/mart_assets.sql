@@ -5,9 +5,7 @@ with
 assets as (
 
     select * from {{ ref('fct_assets') }}
-    {% if var('month') %}
-        where month_start = {{ run_month() }}
-    {% endif %}
+    {{ month_filter() }}
 
 ),
 
@@ -25,9 +23,7 @@ pv_year as (
 pv_months as (
 
     select distinct month_start from pv_year
-    {% if var('month') %}
-        where month_start = {{ run_month() }}
-    {% endif %}
+    {{ month_filter() }}
 
 ),
 

@@ -5,18 +5,14 @@ with
 workers as (
 
     select * from {{ ref('fct_employment') }}
-    {% if var('month') %}
-        where month_start = {{ run_month() }}
-    {% endif %}
+    {{ month_filter() }}
 
 ),
 
 control_totals as (
 
     select * from {{ ref('stg_employment__control_totals') }}
-    {% if var('month') %}
-        where month_start = {{ run_month() }}
-    {% endif %}
+    {{ month_filter() }}
 
 ),
 

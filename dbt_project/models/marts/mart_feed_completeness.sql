@@ -5,9 +5,7 @@ with
 completeness as (
 
     select * from {{ ref('stg_ops__feed_completeness') }}
-    {% if var('month') %}
-        where month_start = {{ run_month() }}
-    {% endif %}
+    {{ month_filter() }}
 
 ),
 

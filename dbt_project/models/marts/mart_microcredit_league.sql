@@ -7,18 +7,14 @@ loans as (
     select * from {{ ref('fct_loans') }}
     where
         loan_program = 'microcredit'
-    {% if var('month') %}
-        and month_start = {{ run_month() }}
-    {% endif %}
+    {{ month_filter(keyword='and') }}
 
 ),
 
 control_totals as (
 
     select * from {{ ref('stg_microcredit__control_totals') }}
-    {% if var('month') %}
-        where month_start = {{ run_month() }}
-    {% endif %}
+    {{ month_filter() }}
 
 ),
 

@@ -7,9 +7,7 @@ with
 households as (
 
     select * from {{ ref('fct_monitored_households') }}
-    {% if var('month') %}
-        where month_start = {{ run_month() }}
-    {% endif %}
+    {{ month_filter() }}
 
 ),
 

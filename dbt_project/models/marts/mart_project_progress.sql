@@ -5,9 +5,7 @@ with
 projects as (
 
     select * from {{ ref('fct_projects') }}
-    {% if var('month') %}
-        where month_start = {{ run_month() }}
-    {% endif %}
+    {{ month_filter() }}
 
 ),
 

@@ -11,9 +11,7 @@ loans as (
     select * from {{ ref('fct_loans') }}
     where
         loan_program = 'student_loan'
-    {% if var('month') %}
-        and month_start = {{ run_month() }}
-    {% endif %}
+    {{ month_filter(keyword='and') }}
 
 ),
 

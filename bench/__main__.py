@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from include import config
+
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / ".local" / "bench"
 RESULTS = ROOT / "bench" / "results"
@@ -31,10 +33,10 @@ def _env(stage: str, landing: str) -> dict[str, str]:
     return {**os.environ, "SQW_STATE_DIR": str(STATE / stage), "SQW_LANDING_DIR": str(STATE / landing)}
 
 
-def _stage(stage: str, *argv: str, landing: str = "landing") -> float:
+def _stage(stage: str, *argv: str, landing: str = "landing", **env_vars: str) -> float:
     print(f"» bench: {stage}", flush=True)
     started = time.monotonic()
-    env = _env(stage, landing)
+    env = {**_env(stage, landing), **env_vars}
     try:
         subprocess.run([sys.executable, *argv], cwd=ROOT, env=env, check=True)
     finally:
@@ -186,11 +188,9 @@ def main() -> int:
     for scale in SCALES:
         _stage(
             f"scale{scale}",
-            "-m",
-            "bench.scale",
-            str(STATE / f"scale{scale}.json"),
-            str(scale),
+            *("-m", "bench.scale", str(STATE / f"scale{scale}.json"), str(scale)),
             landing=f"landing{scale}",
+            SQW_MAX_FILE_BYTES=str(scale * config.MAX_FILE_BYTES),  # the guard against oversized files, scaled
         )
     ingest = json.loads((STATE / "ingest.json").read_text(encoding="utf-8"))
     year = json.loads((STATE / "year.json").read_text(encoding="utf-8"))

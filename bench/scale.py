@@ -48,6 +48,15 @@ def full_rebuild(server: Server) -> float:
     return time.monotonic() - started
 
 
+def detail_rows(server: Server) -> dict[str, int]:
+    """The detail rows of the current loads, by month (YYYY-MM)."""
+    with psycopg.connect(server.url("admin")) as conn:
+        rows = conn.execute(
+            "select to_char(feed_month, 'YYYY-MM'), sum(detail_rows) from ops.loads where is_current group by 1"
+        ).fetchall()
+    return {month: int(count) for month, count in rows}
+
+
 def generate(scale: float) -> int:
     """Write December's sample feeds at ``scale`` into the landing folder; returns the file count."""
     return sum(
@@ -65,16 +74,13 @@ def measure(scale: float) -> dict[str, Any]:
     with Peak() as month:
         run = run_months([MONTH], samples=False)[MONTH]
     server = ensure_ready()
-    with psycopg.connect(server.url("admin")) as conn:
-        (rows,) = conn.execute(
-            "select coalesce(sum(detail_rows), 0) from ops.loads where feed_month = %s and is_current", [MONTH]
-        ).fetchone() or (0,)
+    rows = detail_rows(server).get(f"{MONTH:%Y-%m}", 0)
     services.stop()
     return {
         "scale": scale,
         "state": run["state"],
         "files": files,
-        "detail_rows": int(rows),
+        "detail_rows": rows,
         "generate_s": round(generate_s, 1),
         "generate_peak_mib": round(generation.mib),
         **{stage: round(seconds, 1) for stage, seconds in run["spent"].items()},

@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from bench.scale import full_rebuild
+from bench.scale import detail_rows, full_rebuild
 from include import config
 from include.cli import run_months
 from include.deploy import services
@@ -77,6 +77,9 @@ def measure() -> dict[str, Any]:
             "tasks": len(tis),
         }
     server = ensure_ready()
+    for key, rows in detail_rows(server).items():
+        if key in months:
+            months[key]["detail_rows"] = rows
     scans = _scan_seconds(server.url("admin"))
     services.stop()
     return {

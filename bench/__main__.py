@@ -9,7 +9,8 @@ Stages, each in a process and state folder of its own under ``.local/bench`` (wi
    run on a warehouse of its own, with the peak memory of every process.
 Writes ``bench/results/latest.json`` and ``latest.md`` (the table the README's Performance section shows),
 with the machine's cores and memory. Every goal is a ratio; the absolute seconds are context.
-``python -m bench --render`` writes them again from the last run's stages, without measuring.
+``python -m bench --render`` writes them again from the last run's stages, without measuring;
+``python -m bench --only scale1,scale10`` runs just those stages again (generate, ingest, year, scale1, scale10).
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def goals(
         ("dbt: month 12 / month 1, per detail row", _ratio(per_row(last, "dbt"), per_row(first, "dbt")), "<=", 1.1),
         ("gate: month 12 / month 1, per detail row", _ratio(per_row(last, "gate"), per_row(first, "gate")), "<=", 1.1),
         (
-            "ingestion: task seconds / wall span (worst month; 2 = both cores all along)",
+            "ingestion: task seconds / wall span (worst month; 2: two feeds at once all along)",
             round(min(m["ingest"] / m["ingest_span"] for m in months.values() if m.get("ingest_span")), 3),
             ">=",
             1.5,
@@ -187,25 +188,28 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def measure() -> None:
-    """Run every stage afresh; each leaves its JSON in ``STATE``."""
-    shutil.rmtree(STATE, ignore_errors=True)
-    STATE.mkdir(parents=True)
-    generate = (
-        "from include.samples import generate_missing; from include import config; generate_missing(config.LANDING_DIR)"
-    )
-    generate_s = _stage("generate", "-c", generate)
-    generated = {"generate_s": round(generate_s, 1), "machine": _machine()}  # the commit and date of the run
-    (STATE / "generate.json").write_text(json.dumps(generated), encoding="utf-8")
-    _stage("ingest", "-m", "bench.ingest", str(STATE / "ingest.json"))
-    _stage("year", "-m", "bench.year", str(STATE / "year.json"))
+def measure(only: set[str] | None = None) -> None:
+    """Run every stage afresh (``only``: just these, keeping the other stages' results); each stage leaves its
+    JSON in ``STATE``. The scale stages need no other stage."""
+    if only is None:
+        shutil.rmtree(STATE, ignore_errors=True)
+    STATE.mkdir(parents=True, exist_ok=True)
+    if only is None or "generate" in only:
+        generate = "from include.samples import generate_missing; from include import config; "
+        generate_s = _stage("generate", "-c", generate + "generate_missing(config.LANDING_DIR)")
+        generated = {"generate_s": round(generate_s, 1), "machine": _machine()}  # the commit and date of the run
+        (STATE / "generate.json").write_text(json.dumps(generated), encoding="utf-8")
+    for stage in ("ingest", "year"):
+        if only is None or stage in only:
+            _stage(stage, "-m", f"bench.{stage}", str(STATE / f"{stage}.json"))
     for scale in SCALES:
-        _stage(
-            f"scale{scale}",
-            *("-m", "bench.scale", str(STATE / f"scale{scale}.json"), str(scale)),
-            landing=f"landing{scale}",
-            SQW_MAX_FILE_BYTES=str(scale * config.MAX_FILE_BYTES),  # the guard against oversized files, scaled
-        )
+        if only is None or f"scale{scale}" in only:
+            _stage(
+                f"scale{scale}",
+                *("-m", "bench.scale", str(STATE / f"scale{scale}.json"), str(scale)),
+                landing=f"landing{scale}",
+                SQW_MAX_FILE_BYTES=str(scale * config.MAX_FILE_BYTES),  # the guard against oversized files, scaled
+            )
 
 
 def render() -> None:
@@ -226,7 +230,9 @@ def render() -> None:
 
 
 if __name__ == "__main__":
-    if "--render" not in sys.argv:  # --render: only write the results again from the last run's stages
-        measure()
+    # --render: write the results again from the last run's stages; --only a,b: run just these stages first
+    if "--render" not in sys.argv:
+        names = sys.argv[sys.argv.index("--only") + 1].split(",") if "--only" in sys.argv else None
+        measure(set(names) if names else None)
     render()
     sys.exit(0)

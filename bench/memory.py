@@ -1,9 +1,11 @@
 """Peak memory of every process of a benchmark stage: the embedded PostgreSQL, Airflow's services and workers,
 and the driver itself.
 
-A stage's processes are those whose environment names its state folder (``SQW_STATE_DIR``): each one was
-started from the stage, directly or through a service. Memory is the proportional set size (PSS), so the
-PostgreSQL server's shared buffers count once across its backends instead of once per backend, as RSS would.
+A stage's processes are those whose environment names its state folder (``SQW_STATE_DIR``), and all their
+descendants: PostgreSQL's backends and Airflow's task processes overwrite the environment they started with
+when they retitle themselves, so it no longer names anything. Memory is the proportional set size (PSS), so
+the PostgreSQL server's shared buffers count once across its backends instead of once per backend, as RSS
+would.
 """
 
 from __future__ import annotations
@@ -31,11 +33,27 @@ def _in_stage(pid: str, marker: bytes) -> bool:
         return False
 
 
+def _parent(pid: str) -> str:
+    try:
+        return (PROC / pid / "stat").read_text().rsplit(")", 1)[1].split()[1]
+    except (OSError, IndexError):
+        return "0"
+
+
 def stage_pss_mib(state_dir: str) -> float:
     """The summed PSS of the processes running in the stage whose state folder is ``state_dir``, in MiB."""
     marker = f"SQW_STATE_DIR={state_dir}".encode()
     pids = [entry.name for entry in PROC.iterdir() if entry.name.isdigit()]
-    return sum(_pss_kib(pid) for pid in pids if _in_stage(pid, marker)) / 1024
+    children: dict[str, list[str]] = {}
+    for pid in pids:
+        children.setdefault(_parent(pid), []).append(pid)
+    stage, todo = set(), [pid for pid in pids if _in_stage(pid, marker)]
+    while todo:
+        pid = todo.pop()
+        if pid not in stage:
+            stage.add(pid)
+            todo += children.get(pid, [])
+    return sum(_pss_kib(pid) for pid in stage) / 1024
 
 
 class Peak:

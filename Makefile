@@ -45,7 +45,7 @@ cluster: $(MANIFEST) ## start (or find) Redis, Airflow and two Celery workers (C
 test: $(MANIFEST) ## run the whole test suite (lint, unit, DAG integrity, end to end, Celery cluster)
 	@$(VENV)/bin/pytest
 
-bench: $(MANIFEST) ## measure ingestion, the year under the scheduler and the gate against their baselines: bench/results/latest.md
+bench: $(MANIFEST) ## measure ingestion, the year under the scheduler, the gate and a 10x month against baselines of the same run: bench/results/latest.md
 	@$(PY) -m bench
 
 fuzz: $(VENV)/.installed ## fuzz the feed parser with many more broken files than make test (EXAMPLES=20000)

@@ -39,6 +39,9 @@ def _env(stage: str, landing: str) -> dict[str, str]:
 
 def _stage(stage: str, *argv: str, landing: str = "landing", **env_vars: str) -> float:
     print(f"» bench: {stage}", flush=True)
+    machines = STATE / "machines.json"  # stage -> the commit and date it was measured at
+    known = json.loads(machines.read_text(encoding="utf-8")) if machines.exists() else {}
+    machines.write_text(json.dumps({**known, stage: _machine()}), encoding="utf-8")
     started = time.monotonic()
     env = {**_env(stage, landing), **env_vars}
     try:
@@ -136,6 +139,11 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [
         f"Measured {machine['date']} at `{machine['commit']}`: {machine['cores']} cores, {machine['memory_gib']} GiB,"
         f" Python {machine['python']}.",
+        *[
+            f"The stage {stage} was measured again at `{again['commit']}`, {again['date']}."
+            for stage, again in result.get("machines", {}).items()
+            if again["commit"] != machine["commit"]
+        ],
         "",
         "| goal | measured | limit | holds |",
         "|---|---:|---|---|",
@@ -222,6 +230,8 @@ def render() -> None:
     generate_s, scales = generated["generate_s"], [stage(f"scale{scale}") for scale in SCALES]
     result = {"machine": generated["machine"], "generate_s": generate_s, "ingest": ingest, "year": year}
     result["scales"] = scales
+    machines = STATE / "machines.json"
+    result["machines"] = json.loads(machines.read_text(encoding="utf-8")) if machines.exists() else {}
     result["goals"] = goals(ingest, year, generate_s, scales)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(result, indent=1, ensure_ascii=False), encoding="utf-8")

@@ -15,8 +15,8 @@
 
 {#- What a data test reads of the model it tests (dbt's own macro, overridden): with a `where` config, the
     rows it selects; otherwise, in a month run, a month-partitioned model's run month. A monthly run tests
-    the month it built, and the other months were tested when they were built: month 12 costs what month 1
-    did, and a test of the whole history stays one `dbt test` without the `month` var away. -#}
+    the month it built, and the other months were tested when they were built, so month 12 costs what month
+    1 did. `dbt test` without the `month` var still tests the whole history. -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}
     {%- if not where and var('month') and execute -%}

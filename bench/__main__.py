@@ -30,6 +30,7 @@ from include import config
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / ".local" / "bench"
 RESULTS = ROOT / "bench" / "results"
+MACHINES = STATE / "machines.json"
 SCALES = (1, 10)  # the city, and about a province
 
 
@@ -39,9 +40,7 @@ def _env(stage: str, landing: str) -> dict[str, str]:
 
 def _stage(stage: str, *argv: str, landing: str = "landing", **env_vars: str) -> float:
     print(f"» bench: {stage}", flush=True)
-    machines = STATE / "machines.json"  # stage -> the commit and date it was measured at
-    known = json.loads(machines.read_text(encoding="utf-8")) if machines.exists() else {}
-    machines.write_text(json.dumps({**known, stage: _machine()}), encoding="utf-8")
+    MACHINES.write_text(json.dumps({**_machines(), stage: _machine()}), encoding="utf-8")
     started = time.monotonic()
     env = {**_env(stage, landing), **env_vars}
     try:
@@ -49,6 +48,11 @@ def _stage(stage: str, *argv: str, landing: str = "landing", **env_vars: str) ->
     finally:
         subprocess.run([sys.executable, "-m", "include.cli", "stop"], cwd=ROOT, env=env, check=False)
     return time.monotonic() - started
+
+
+def _machines() -> dict[str, Any]:
+    """Each stage run so far -> the commit and date it was measured at."""
+    return json.loads(MACHINES.read_text(encoding="utf-8")) if MACHINES.exists() else {}
 
 
 def _machine() -> dict[str, Any]:
@@ -230,8 +234,7 @@ def render() -> None:
     generate_s, scales = generated["generate_s"], [stage(f"scale{scale}") for scale in SCALES]
     result = {"machine": generated["machine"], "generate_s": generate_s, "ingest": ingest, "year": year}
     result["scales"] = scales
-    machines = STATE / "machines.json"
-    result["machines"] = json.loads(machines.read_text(encoding="utf-8")) if machines.exists() else {}
+    result["machines"] = _machines()
     result["goals"] = goals(ingest, year, generate_s, scales)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(result, indent=1, ensure_ascii=False), encoding="utf-8")

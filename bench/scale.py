@@ -25,7 +25,7 @@ from bench.memory import Peak
 from include import config
 from include.cli import run_months
 from include.cosmos_config import LAYERS
-from include.dbt_env import dbt_env
+from include.dbt_env import DBT, dbt_env
 from include.deploy import services
 from include.samples import GENERATORS
 from include.warehouse.connection import Server
@@ -36,8 +36,7 @@ MONTH = dt.date(2021, 12, 1)
 
 def full_rebuild(server: Server) -> float:
     """Seconds of ``dbt run --full-refresh`` of the monthly models over every month (the ``month`` var empty)."""
-    dbt = str(Path(sys.executable).parent / "dbt")
-    command = [dbt, "run", "--full-refresh", "--quiet", "--select", *(selector for _, selector in LAYERS)]
+    command = [DBT, "run", "--full-refresh", "--quiet", "--select", *(selector for _, selector in LAYERS)]
     started = time.monotonic()
     subprocess.run(
         [*command, "--vars", '{"month": ""}'],

@@ -22,7 +22,7 @@ from bench.scale import detail_rows, full_rebuild
 from include import config
 from include.cli import run_months
 from include.deploy import services
-from include.deploy.runner import STAGES, api_time, between, months_of
+from include.deploy.runner import STAGES, between, months_of, stage_seconds
 from include.gate.gx_context import referenced_relations
 from include.gate.rule_schema import relation_schema
 from include.warehouse.setup import ensure_ready
@@ -30,18 +30,6 @@ from include.warehouse.setup import ensure_ready
 
 def _task_seconds(tis: list[dict[str, Any]], prefix: str) -> float:
     return sum(between(ti.get("start_date"), ti.get("end_date")) for ti in tis if ti["task_id"].startswith(prefix))
-
-
-def _span_seconds(tis: list[dict[str, Any]], prefixes: tuple[str, ...]) -> float:
-    """The wall time from the first of these tasks starting to the last one ending."""
-    spans = [
-        (start, end)
-        for ti in tis
-        if ti["task_id"].startswith(prefixes)
-        and (start := api_time(ti.get("start_date")))
-        and (end := api_time(ti.get("end_date")))
-    ]
-    return (max(end for _, end in spans) - min(start for start, _ in spans)).total_seconds() if spans else 0.0
 
 
 def _scan_seconds(url: str) -> dict[str, float]:
@@ -63,7 +51,7 @@ def measure() -> dict[str, Any]:
     started = time.monotonic()
     done = run_months(months_of(config.YEAR, None))
     wall = time.monotonic() - started
-    months = {}
+    months, ingest = {}, STAGES["ingest"]
     for month, run in sorted(done.items()):
         tis = run["tis"]
         months[f"{month:%Y-%m}"] = {
@@ -71,7 +59,9 @@ def measure() -> dict[str, Any]:
             **{stage: round(seconds, 1) for stage, seconds in run["spent"].items()},
             "task_sum": round(_task_seconds(tis, ""), 1),
             "queued_to_start": round(sum(between(ti.get("queued_when"), ti.get("start_date")) for ti in tis), 1),
-            "ingest_span": round(_span_seconds(tis, STAGES["ingest"]), 1),
+            "ingest_span": round(
+                stage_seconds([ti for ti in tis if ti["task_id"].startswith(ingest)]).get("wall", 0), 1
+            ),
             "validate": round(_task_seconds(tis, "validate"), 1),
             "publish": round(_task_seconds(tis, "publish"), 1),
             "tasks": len(tis),

@@ -22,6 +22,7 @@ OFFLINE = {
     "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
     "GX_ANALYTICS_ENABLED": "False",
 }
+DBT = str(Path(sys.executable).parent / "dbt")  # the dbt of this interpreter's environment
 SETUP_PATHS = ("seeds/", "models/staging/")  # what the DAG's setup tasks build (the monthly models read them)
 
 
@@ -46,8 +47,7 @@ def build_manifest() -> Path:
     import os  # noqa: PLC0415
 
     env = {**os.environ, **OFFLINE, "DBT_PROFILES_DIR": str(config.DBT_PROJECT_DIR)}
-    dbt = str(Path(sys.executable).parent / "dbt")
-    subprocess.run([dbt, "parse", "--quiet"], cwd=config.DBT_PROJECT_DIR, env=env, check=True)
+    subprocess.run([DBT, "parse", "--quiet"], cwd=config.DBT_PROJECT_DIR, env=env, check=True)
     return config.DBT_MANIFEST
 
 

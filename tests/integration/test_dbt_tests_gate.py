@@ -11,13 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from include import config
-from include.dbt_env import dbt_env
+from include.dbt_env import DBT, dbt_env
 
 DECEMBER = dt.date(2021, 12, 1)
 pytestmark = pytest.mark.integration
@@ -28,10 +26,9 @@ def _set_up_dbt(warehouse) -> None:
     and keeps the seed as this test leaves it."""
     from include.pipeline import record_dbt_setup
 
-    dbt = str(Path(sys.executable).parent / "dbt")
     env = {**os.environ, **dbt_env(warehouse)}
     for args in (["seed"], ["run", "--select", "path:models/staging"]):
-        subprocess.run([dbt, *args, "--quiet"], cwd=config.DBT_PROJECT_DIR, env=env, check=True)
+        subprocess.run([DBT, *args, "--quiet"], cwd=config.DBT_PROJECT_DIR, env=env, check=True)
     record_dbt_setup()
 
 

@@ -14,15 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import subprocess
-import sys
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 
 import pytest
 import yaml
 
 from include import config
-from include.dbt_env import dbt_env
+from include.dbt_env import DBT, dbt_env
 from include.samples import GENERATORS, figures
 
 pytestmark = pytest.mark.integration
@@ -223,7 +221,7 @@ def test_staging_tests_hold_for_december(year_end, warehouse):
     """Staging views are created at start-up, not by the monthly DAG: their dbt tests run here on real data."""
     result = subprocess.run(
         [
-            str(Path(sys.executable).parent / "dbt"),
+            DBT,
             "test",
             "--select",
             "path:models/staging",

@@ -24,10 +24,11 @@ $(VENV)/.installed: requirements.txt
 	@$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements.txt
 	@touch $@
 
-# The manifest the DAG renders from: built at install and whenever the dbt project changes, never at DAG parse.
+# The manifest the DAG renders from: built at install and whenever the dbt project or a contract changes (the
+# contracts write the feeds' dbt sources first), never at DAG parse.
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests -type f 2>/dev/null) \
-	dbt_project/dbt_project.yml
+	dbt_project/dbt_project.yml $(wildcard include/contracts/*.yml)
 $(MANIFEST): $(VENV)/.installed $(DBT_SOURCES)
 	@$(PY) -m include.cli manifest >/dev/null
 

@@ -42,10 +42,14 @@ def dbt_env(server: Server) -> dict[str, str]:
 
 
 def build_manifest() -> Path:
-    """``dbt parse``: the manifest the DAG renders from (no database needed). ``make`` runs it when
-    the project is installed and whenever the dbt project changes; a deployment image bakes it in."""
+    """``dbt parse``: the manifest the DAG renders from (no database needed), after writing the dbt files the
+    contracts make (``dbt_sources.sync``). ``make`` runs it when the project is installed and whenever the dbt
+    project or a contract changes; a deployment image bakes it in."""
     import os  # noqa: PLC0415
 
+    from include.ingest import dbt_sources  # noqa: PLC0415
+
+    dbt_sources.sync()
     env = {**os.environ, **OFFLINE, "DBT_PROFILES_DIR": str(config.DBT_PROJECT_DIR)}
     subprocess.run([DBT, "parse", "--quiet"], cwd=config.DBT_PROJECT_DIR, env=env, check=True)
     return config.DBT_MANIFEST

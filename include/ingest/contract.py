@@ -9,7 +9,7 @@ derived from the contract, so adding a department means adding a contract.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
@@ -34,6 +34,26 @@ COLUMN_TYPES = {
 NUMERIC_TYPES = {"count", "amount", "quantity", "rate", "rank", "number"}
 MEASURED_TYPES = {"amount", "quantity"}  # values with a unit: raw keeps the unit beside the value
 LINEAGE_COLUMNS = ("_load_id", "_feed_month", "_version", "_sheet", "_row_number")
+# How staging casts a raw text column of a type, and the suffix of its staged name.
+STAGING_CASTS = {
+    "count": ("integer", ""),
+    "rank": ("integer", ""),
+    "rate": ("numeric", "_pct"),
+    "number": ("numeric", ""),
+    "date": ("date", ""),
+}
+RESIDENT_ID_PARTS = ("key", "birth_year", "sex", "region")
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A column of a staging model: the raw column it reads, its name in staging, and the cast or the unit
+    column (converted to the base unit by the ``to_base_unit`` macro) that types it."""
+
+    raw: str
+    name: str
+    cast: str | None = None
+    unit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +63,9 @@ class Column:
     required: bool
     aliases: dict[str, str | None]  # header as printed -> unit of its values (None: no unit)
     values: tuple[str, ...] = ()
+    # How staging names it, when not by the type's default (``staged``): a name, false (staging SQL of its
+    # own reads it, or nothing does), a mapping {as, cast}, or for a resident ID one name or false per part.
+    staging: str | bool | dict[str, str | bool] | None = None
 
     def raw_columns(self) -> list[str]:
         """The raw-table columns this canonical column becomes."""
@@ -53,6 +76,43 @@ class Column:
         if self.type in MEASURED_TYPES:
             return [self.name, f"{self.name}__unit"]
         return [self.name]
+
+    def _default_staged(self) -> list[Staged]:
+        name = self.name
+        if self.type == "county":
+            return [Staged(f"{name}_code", f"{name}_code")]
+        if self.type == "month":  # the file's month is staged as month_start, from the lineage
+            return []
+        if self.type == "resident_id":
+            stem = name.removesuffix("_id")
+            return [
+                Staged(f"{name}_{part}", f"{stem}_{part}", cast="integer" if part == "birth_year" else None)
+                for part in RESIDENT_ID_PARTS
+            ]
+        if self.type in MEASURED_TYPES:
+            return [Staged(name, f"{name}_yuan" if self.type == "amount" else name, unit=f"{name}__unit")]
+        cast, suffix = STAGING_CASTS.get(self.type, (None, ""))
+        return [Staged(name, name + suffix, cast=cast)]
+
+    def staged(self) -> list[Staged]:
+        """The staging columns this canonical column becomes (the generated renames)."""
+        spec, defaults = self.staging, self._default_staged()
+        if spec is None:
+            return defaults
+        if spec is False:
+            return []
+        if isinstance(spec, str):
+            spec = {"as": spec}
+        if not isinstance(spec, dict):
+            raise ValueError(f"column {self.name}: staging is a name, false or a mapping, found {spec!r}")
+        if self.type == "resident_id":
+            return [
+                replace(column, name=str(named))
+                for part, column in zip(RESIDENT_ID_PARTS, defaults, strict=True)
+                if (named := spec.get(part, column.name)) is not False
+            ]
+        (column,) = defaults
+        return [replace(column, name=str(spec.get("as", column.name)), cast=spec.get("cast", column.cast))]  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -66,6 +126,9 @@ class Section:
 
     def raw_columns(self) -> list[str]:
         return [name for column in self.columns for name in column.raw_columns()] + list(LINEAGE_COLUMNS)
+
+    def staged(self) -> list[Staged]:
+        return [staged for column in self.columns for staged in column.staged()]
 
 
 @dataclass(frozen=True)
@@ -97,7 +160,8 @@ CONTRACT_KEYS = {
     "optional": {"month_column", "control_totals"},
 }
 SECTION_KEYS = {"required": {"sheet", "table", "columns"}, "optional": set()}
-COLUMN_KEYS = {"required": {"type", "aliases"}, "optional": {"required", "values"}}
+COLUMN_KEYS = {"required": {"type", "aliases"}, "optional": {"required", "values", "staging"}}
+STAGING_KEYS = {"as", "cast"}
 
 
 def _check_keys(where: str, spec: object, keys: dict[str, set[str]]) -> None:
@@ -127,7 +191,18 @@ def _column(name: str, spec: dict) -> Column:  # type: ignore[type-arg]
         required=bool(spec.get("required", False)),
         aliases=mapping,
         values=tuple(spec.get("values", ())),
+        staging=_staging(name, spec["type"], spec.get("staging")),
     )
+
+
+def _staging(name: str, kind: str, spec: object) -> str | bool | dict[str, str | bool] | None:
+    """A column's ``staging`` key checked: a typo in it would silently stage the default."""
+    if spec is None or spec is False or isinstance(spec, str):
+        return spec
+    allowed = set(RESIDENT_ID_PARTS) if kind == "resident_id" else STAGING_KEYS
+    if not isinstance(spec, dict) or set(spec) - allowed:
+        raise ValueError(f"column {name}: staging takes a name, false or a mapping of {', '.join(sorted(allowed))}")
+    return spec
 
 
 def parse(path: Path) -> Contract:

@@ -10,20 +10,7 @@ renamed as (
 
     select
         _load_id || '-' || _row_number as settlement_id,
-        _feed_month as month_start,
-        county_code,
-        station_no,
-        station_name,
-        township,
-        village,
-        capacity_kw::numeric as capacity_kw,
-        operating_status,
-        {{ to_base_unit('grid_kwh', 'grid_kwh__unit') }} as grid_kwh,
-        {{ to_base_unit('fee', 'fee__unit') }} as fee_yuan,
-        _load_id as load_id,
-        _version as file_version,
-        _sheet as source_sheet,
-        _row_number as source_row
+        {{ staged_columns('pv_stations', 'pv_station_settlements_current') }}
 
     from source
 

@@ -3,14 +3,17 @@ that has none.
 
 A feed's ``_<feed>__sources.yml`` is written from its contract (``make manifest`` runs ``sync`` before
 dbt parses): one source table per sheet, with every raw column, its type, unit and accepted values, and
-how staging names and types it (``meta``, read by the ``staged_columns`` macro). A sheet without a
-staging model gets one that takes the contract's renames, written once: from then on it is the
-department's staging SQL, to edit when it needs more than the renames. A test fails when a committed
-sources file differs from what its contract makes (``tests/unit/test_contract_dbt.py``).
+how staging names it. ``macros/contract_staging.sql`` holds, for every sheet, how staging takes each raw
+column (name, cast, unit column), which the ``staged_columns`` macro renders (a macro, because dbt's unit
+tests compile a model without the graph of sources). A sheet without a staging model gets one that takes
+the contract's renames, written once: from then on it is the department's staging SQL, to edit when it
+needs more than the renames. A test fails when a committed generated file differs from what the contracts
+make (``tests/unit/test_contract_dbt.py``).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ from include import config
 from include.ingest.contract import LINEAGE_COLUMNS, Column, Contract, Section, Staged, contracts
 
 STAGING_DIR = config.DBT_PROJECT_DIR / "models" / "staging"
+STAGING_MACRO = config.DBT_PROJECT_DIR / "macros" / "contract_staging.sql"
 LINEAGE = {
     "_load_id": "The load (ops.loads) the row came in with.",
     "_feed_month": "The month the file reports (its name, or its month column).",
@@ -103,6 +107,27 @@ def sources_yaml(contract: Contract) -> str:
     return head + body
 
 
+def staging_macro(found: dict[str, Contract]) -> str:
+    """The ``contract_staging`` macro: for each sheet's source table, [raw, staged name, cast, unit column]."""
+    tables = {
+        f"{section.table}_current": [[c.raw, c.name, c.cast, c.unit] for c in section.staged()]
+        for contract in found.values()
+        for section in contract.sections
+    }
+    lines = ",\n".join(
+        f"    {json.dumps(name)}: {json.dumps(columns, ensure_ascii=False)}" for name, columns in tables.items()
+    )
+    return (
+        "{#- Generated from include/contracts/*.yml by include/ingest/dbt_sources.py (make manifest): edit the\n"
+        "    contracts, not this file. How staging takes each column of a raw feed table:\n"
+        "    [raw column, staged name, cast, unit column]. -#}\n"
+        "{% macro contract_staging(table_name) -%}\n"
+        "{%- set tables = {\n" + lines.replace("null", "none") + "\n} -%}\n"
+        "{{ return(tables[table_name]) }}\n"
+        "{%- endmacro %}\n"
+    )
+
+
 def staging_model(feed: str, section: Section) -> Path | None:
     """The staging model that reads a sheet's source table, if one exists."""
     called = f"source('{feed}', '{section.table}_current')"
@@ -151,7 +176,7 @@ def _write_if_changed(path: Path, text: str) -> bool:
 
 def sync() -> list[Path]:
     """Write every feed's sources YAML, and a staging model for each sheet without one; the files written."""
-    written = []
+    written = [STAGING_MACRO] if _write_if_changed(STAGING_MACRO, staging_macro(contracts())) else []
     for feed, contract in contracts().items():
         if _write_if_changed(sources_path(feed), sources_yaml(contract)):
             written.append(sources_path(feed))

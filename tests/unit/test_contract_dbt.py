@@ -1,6 +1,6 @@
 """Each feed's contract against its dbt side: a test fails on any drift between them.
 
-- the committed sources YAML is exactly what the contract makes (``include.ingest.dbt_sources``);
+- the committed sources YAML and staging macro are exactly what the contracts make (``include.ingest.dbt_sources``);
 - every staging model of a sheet either takes the contract's renames (``staged_columns``) or, written by
   hand, reads only raw columns the contract has;
 - the staging YAML documents only columns the model has, and tests every staged enum with the contract's
@@ -62,6 +62,13 @@ def test_the_committed_sources_are_what_the_contract_makes(feed):
     )
 
 
+def test_the_committed_staging_renames_are_what_the_contracts_make():
+    committed = dbt_sources.STAGING_MACRO.read_text(encoding="utf-8")
+    assert committed == dbt_sources.staging_macro(contracts()), (
+        f"{dbt_sources.STAGING_MACRO} is stale: run `make manifest`"
+    )
+
+
 def test_a_contract_change_shows_in_its_sources():
     contract = contracts()["education_aid"]
     detail = contract.section("detail")
@@ -69,6 +76,7 @@ def test_a_contract_change_shows_in_its_sources():
     changed = replace(contract, sections=(replace(detail, columns=renamed), contract.section("control_totals")))
     assert dbt_sources.sources_yaml(changed) != dbt_sources.sources_yaml(contract)
     assert "staged_as: stage_of_school" in dbt_sources.sources_yaml(changed)
+    assert '"stage", "stage_of_school"' in dbt_sources.staging_macro({"education_aid": changed})
 
 
 @pytest.mark.parametrize(("feed", "section"), _sections(), ids=lambda v: getattr(v, "table", v))

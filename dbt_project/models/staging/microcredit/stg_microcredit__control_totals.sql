@@ -10,18 +10,11 @@ renamed as (
 
     select
         _load_id || '-' || _row_number as control_total_id,
-        _feed_month as month_start,
-        county_code,
-        lifted_households::integer as lifted_households,
-        monitored_households::integer as monitored_households,
-        balance_households::integer as balance_households,
-        new_households::integer as new_households,
+        -- the printed table leaves a rate or a rank blank where it has none
         nullif(new_household_rate, '')::numeric as new_household_rate_pct,
         nullif(balance_household_rate, '')::numeric as balance_household_rate_pct,
         nullif(rank, '')::integer as printed_rank,
-        _load_id as load_id,
-        _sheet as source_sheet,
-        _row_number as source_row
+        {{ staged_columns('microcredit', 'microcredit_control_totals_current') }}
 
     from source
 

@@ -34,14 +34,9 @@ COLUMN_TYPES = {
 NUMERIC_TYPES = {"count", "amount", "quantity", "rate", "rank", "number"}
 MEASURED_TYPES = {"amount", "quantity"}  # values with a unit: raw keeps the unit beside the value
 LINEAGE_COLUMNS = ("_load_id", "_feed_month", "_version", "_sheet", "_row_number")
-# How staging casts a raw text column of a type, and the suffix of its staged name.
-STAGING_CASTS = {
-    "count": ("integer", ""),
-    "rank": ("integer", ""),
-    "rate": ("numeric", "_pct"),
-    "number": ("numeric", ""),
-    "date": ("date", ""),
-}
+# How staging casts a raw text column of a type, and the suffix its staged name takes.
+STAGING_CASTS = {"count": "integer", "rank": "integer", "rate": "numeric", "number": "numeric", "date": "date"}
+STAGING_SUFFIXES = {"rate": "_pct"}
 RESIDENT_ID_PARTS = ("key", "birth_year", "sex", "region")
 
 
@@ -91,8 +86,7 @@ class Column:
             ]
         if self.type in MEASURED_TYPES:
             return [Staged(name, f"{name}_yuan" if self.type == "amount" else name, unit=f"{name}__unit")]
-        cast, suffix = STAGING_CASTS.get(self.type, (None, ""))
-        return [Staged(name, name + suffix, cast=cast)]
+        return [Staged(name, name + STAGING_SUFFIXES.get(self.type, ""), cast=STAGING_CASTS.get(self.type))]
 
     def staged(self) -> list[Staged]:
         """The staging columns this canonical column becomes (the generated renames)."""

@@ -3,8 +3,9 @@
 A measure is a count, amount, quantity or number column of a contract's ``control_totals`` section.
 It is covered when a rule over ``stg_<feed>__control_totals`` names its staging column: in the
 ``measures`` of a hierarchy or comparison rule, in the left ``value`` of a comparison rule, or in the
-numerator or denominator of a ratio rule. The staging column is read from the staging model
-(``dibao_amount`` becomes ``dibao_amount_yuan``, ``temp_times`` ``temp_assistance_times``).
+numerator or denominator of a ratio rule. The staging column is the contract's staged name
+(``dibao_amount`` becomes ``dibao_amount_yuan``, ``temp_times`` ``temp_assistance_times``), or what a
+staging model of its own selects it as.
 """
 
 from __future__ import annotations
@@ -25,14 +26,17 @@ FEEDS = sorted(feed for feed, c in contracts().items() if any(s.role == "control
 
 
 def staging_columns(feed: str) -> dict[str, str]:
-    """The feed's control-total measures (contract column -> staging column), read from the staging model."""
+    """The feed's control-total measures (contract column -> staging column): the contract's staged names
+    where staging takes its renames, else what the feed's own staging SQL selects the column as."""
+    section = contracts()[feed].section("control_totals")
     model = config.DBT_PROJECT_DIR / "models" / "staging" / feed / f"stg_{feed}__control_totals.sql"
     selected = [found for line in model.read_text(encoding="utf-8").splitlines() if (found := SELECTED.match(line))]
     columns = {}
-    for column in contracts()[feed].section("control_totals").columns:
+    for column in section.columns:
         if column.type in MEASURE_TYPES:
-            named = [m["column"] for m in selected if re.search(rf"\b{column.name}\b", m["expression"])]
-            assert named, f"{feed}: control-total column {column.name} is not selected in {model.name}"
+            named = [staged.name for staged in column.staged()]
+            named += [m["column"] for m in selected if re.search(rf"\b{column.name}\b", m["expression"])]
+            assert named, f"{feed}: control-total column {column.name} is not staged by its contract or {model.name}"
             columns[column.name] = named[0]
     return columns
 

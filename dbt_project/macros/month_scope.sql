@@ -14,15 +14,18 @@
 {%- endmacro %}
 
 {#- What a data test reads of the model it tests (dbt's own macro, overridden): with a `where` config, the
-    rows it selects; otherwise, in a month run, a month-partitioned model's run month. A monthly run tests
-    the month it built, and the other months were tested when they were built, so month 12 costs what month
-    1 did. `dbt test` without the `month` var still tests the whole history. -#}
+    rows it selects; otherwise, in a month run, the run's month of a month-partitioned model or of a feed's
+    staging model (meta `month_scoped_tests`). A monthly run tests the month it built, and the other months
+    were tested when they were built, so month 12 costs what month 1 did. `dbt test` without the `month` var
+    still tests the whole history. -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}
     {%- if not where and var('month') and execute -%}
         {%- set tested = graph.nodes.get(model.attached_node) if model.attached_node else none -%}
         {%- if tested and tested.config.materialized == 'month_partitioned' -%}
             {%- set where = tested.config.get('partition_by', 'month_start') ~ ' = ' ~ run_month() -%}
+        {%- elif tested and tested.config.meta.get('month_scoped_tests') -%}
+            {%- set where = 'month_start = ' ~ run_month() -%}
         {%- endif -%}
     {%- endif -%}
     {%- if where -%}

@@ -4,16 +4,7 @@ from include.ingest.contract import contracts
 from include.ingest.sheet import parse_sheet
 
 SECTION = contracts()["microcredit"].section("control_totals")
-HEADER = [
-    "县(市、区)",
-    "享受政策的已脱贫户数",
-    "享受政策的监测户数",
-    "目前总贷款余额户数",
-    "当年新增户数",
-    "当年新增户贷率",
-    "总贷款余额户贷率",
-    "排名",
-]
+HEADER = [next(iter(column.aliases)) for column in SECTION.columns]  # each column's first header, as printed
 ROW = ["永城市", 4011.0, 447.0, 1088.0, 1088.0, "24.41%", "24.41%", 4.0]
 
 

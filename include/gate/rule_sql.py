@@ -298,6 +298,17 @@ compared as (
     return _report(rule, ctes, lineage, places=False)
 
 
+def _declared_in_batch(column: str) -> str:
+    """The head of a ``compared`` CTE whose declared figure is a column of the batch's own rows."""
+    return f"""
+compared as (
+    select
+        b.county_code,
+        b.month_start,
+        '{column}' as measure,
+        b.{column}::numeric as declared,"""
+
+
 def _ratio(rule: Rule, schemas: Schemas) -> str:
     """A printed rate equals numerator / denominator, within the tolerance of what was printed.
 
@@ -310,13 +321,7 @@ def _ratio(rule: Rule, schemas: Schemas) -> str:
     slack = _number(rule.options.get("operand_rounding", 0))
     num = _qualify(expression(rule.options["numerator"]), "b")
     den = _qualify(expression(rule.options["denominator"]), "b")
-    ctes = f"""
-compared as (
-    select
-        b.county_code,
-        b.month_start,
-        '{rate}' as measure,
-        b.{rate}::numeric as declared,
+    ctes = f"""{_declared_in_batch(rate)}
         round({scale} * ({num}) / nullif({den}, 0), 4) as computed,
         {scale} * (({num}) - {slack}) / nullif(({den}) + {slack}, 0) as lowest,
         {scale} * (({num}) + {slack}) / nullif(({den}) - {slack}, 0) as highest{_lineage("b", rule.relation)}
@@ -336,13 +341,7 @@ def _rank(rule: Rule, schemas: Schemas) -> str:
     printed = identifier(rule.options["rank"])
     order = "asc" if rule.options.get("ascending") else "desc"
     by = _qualify(expression(rule.options["by"]), "b")
-    ctes = f"""
-compared as (
-    select
-        b.county_code,
-        b.month_start,
-        '{printed}' as measure,
-        b.{printed}::numeric as declared,
+    ctes = f"""{_declared_in_batch(printed)}
         rank() over (partition by b.month_start order by ({by}) {order} nulls last)::numeric as computed{
         _lineage("b", rule.relation)
     }

@@ -44,7 +44,7 @@ eligible_with_city as (
     union all
     select
         month_start,
-        '{{ var("city_code", "411400") }}' as county_code,
+        {{ city_code() }} as county_code,
         sum(lifted_households) as lifted_households,
         sum(monitored_households) as monitored_households
     from eligible
@@ -83,7 +83,7 @@ city_counts as (
 
     select
         month_start,
-        '{{ var("city_code", "411400") }}' as county_code,
+        {{ city_code() }} as county_code,
         count(distinct household_key) filter (where has_balance) as balance_households,
         count(distinct household_key) filter (where is_new_in_year) as new_households,
         sum(new_loan_amount_yuan) as new_loan_amount_yuan
@@ -125,9 +125,7 @@ final as (
     select
         rated.month_start,
         rated.county_code,
-        counties.county_name,
-        counties.is_city,
-        counties.sort_order,
+        {{ county_columns() }},
         rated.lifted_households,
         rated.monitored_households,
         rated.eligible_households,

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import yaml
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = Path(os.environ.get("SQW_STATE_DIR", PROJECT_ROOT / ".local"))
 PGDATA = STATE_DIR / "pgdata"
@@ -63,7 +65,8 @@ YEAR = 2021
 # run outside them on its own; ``SQW_LAST_MONTH=`` (empty) leaves the schedule open, for a live deployment.
 FIRST_MONTH = "2021-01"
 LAST_MONTH = os.environ.get("SQW_LAST_MONTH", "2021-12")
-CITY_CODE = "411400"
+# The city's code (the row that totals every county): dbt_project.yml's var, the one definition.
+CITY_CODE = str(yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]["city_code"])
 
 # What the loader accepts from the landing folder (see include/ingest/load.py). A file over the cap is refused
 # unread; a delivery is refused, unloaded, unless the database's and the quarantine's disks have its size times

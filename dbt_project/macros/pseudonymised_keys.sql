@@ -21,9 +21,15 @@
 
 {#- The body of an append-only pseudonymised dimension (dim_person, dim_household): one row per key
     first seen in the run's month, with the birth year, sex and region derived from the ID
-    (named `<attribute_prefix>birth_year` ...), the month and the model it was first seen in. An
-    incremental run adds only the keys the table does not hold yet. -#}
+    (named `<attribute_prefix>birth_year` ...), the month and the model it was first seen in. The
+    dimension is an append-only incremental table, unique on `key`: a run adds only the keys the table
+    does not hold yet. -#}
 {% macro first_seen_keys(sources, key, attribute_prefix='') -%}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    indexes=[{'columns': [key], 'unique': true}],
+) }}
 with
 
 seen as (

@@ -13,7 +13,7 @@ final as (
         county_name,
         kind as county_kind,
         coalesce(parent_code, county_code) as parent_code,
-        county_code = '{{ var("city_code", "411400") }}' as is_city,
+        county_code = {{ city_code() }} as is_city,
         sort_order
 
     from counties

@@ -6,10 +6,4 @@
     {'model': 'stg_microcredit__loans', 'key': 'borrower_key', 'prefix': 'borrower'},
 ] -%}
 
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    indexes=[{'columns': ['household_key'], 'unique': true}],
-) }}
-
 {{ first_seen_keys(sources, 'household_key', attribute_prefix='head_') }}

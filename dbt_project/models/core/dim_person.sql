@@ -7,10 +7,4 @@
     {'model': 'stg_microcredit__loans', 'key': 'borrower_key', 'prefix': 'borrower'},
 ] -%}
 
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    indexes=[{'columns': ['person_key'], 'unique': true}],
-) }}
-
 {{ first_seen_keys(sources, 'person_key') }}

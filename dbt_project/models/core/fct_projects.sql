@@ -1,5 +1,14 @@
 {{ config(materialized='month_partitioned', partition_by='month_start') }}
 
+{#- The linkage and benefit figures that only linkage projects report: null for water and housing. -#}
+{%- set no_linkage_figures %}
+        null::numeric as linkage_funds_yuan,
+        null::numeric as linkage_paid_yuan,
+        null::integer as benefit_households,
+        null::integer as benefit_persons,
+        null::numeric as benefit_income_yuan,
+{%- endset %}
+
 with
 
 linkage_projects as (
@@ -71,11 +80,7 @@ unioned as (
         total_investment_yuan,
         planned_in_year_yuan as funds_allocated_yuan,
         completed_in_year_yuan as funds_paid_yuan,
-        null::numeric as linkage_funds_yuan,
-        null::numeric as linkage_paid_yuan,
-        null::integer as benefit_households,
-        null::integer as benefit_persons,
-        null::numeric as benefit_income_yuan,
+        {{- no_linkage_figures }}
         load_id,
         source_sheet,
         source_row
@@ -97,11 +102,7 @@ unioned as (
         null::numeric as total_investment_yuan,
         subsidy_yuan as funds_allocated_yuan,
         null::numeric as funds_paid_yuan,
-        null::numeric as linkage_funds_yuan,
-        null::numeric as linkage_paid_yuan,
-        null::integer as benefit_households,
-        null::integer as benefit_persons,
-        null::numeric as benefit_income_yuan,
+        {{- no_linkage_figures }}
         load_id,
         source_sheet,
         source_row

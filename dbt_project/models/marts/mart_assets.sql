@@ -43,9 +43,7 @@ register as (
 
     select
         month_start,
-        case
-            when grouping(county_code) = 1 then '{{ var("city_code", "411400") }}' else county_code
-        end as county_code,
+        {{ county_or_city() }} as county_code,
         asset_category_code,
         count(*) as assets,
         sum(value_yuan) as asset_value_yuan,
@@ -61,7 +59,7 @@ register as (
         null::numeric as revenue_ytd_yuan,
         null::bigint as ytd_months
     from assets
-    group by grouping sets ((month_start, county_code, asset_category_code), (month_start, asset_category_code))
+    group by {{ county_and_city(['month_start', 'asset_category_code']) }}
 
 ),
 
@@ -69,9 +67,7 @@ pv as (
 
     select
         pv_months.month_start,
-        case
-            when grouping(pv_year.county_code) = 1 then '{{ var("city_code", "411400") }}' else pv_year.county_code
-        end as county_code,
+        {{ county_or_city('pv_year.county_code') }} as county_code,
         'pv_station' as asset_category_code,
         null::bigint as assets,
         null::numeric as asset_value_yuan,
@@ -91,7 +87,7 @@ pv as (
     from pv_months
     inner join pv_year
         on pv_year.month_start between date_trunc('year', pv_months.month_start)::date and pv_months.month_start
-    group by grouping sets ((pv_months.month_start, pv_year.county_code), (pv_months.month_start))
+    group by {{ county_and_city(['pv_months.month_start'], 'pv_year.county_code') }}
 
 ),
 
@@ -108,9 +104,7 @@ final as (
     select
         unioned.month_start,
         unioned.county_code,
-        counties.county_name,
-        counties.is_city,
-        counties.sort_order,
+        {{ county_columns() }},
         unioned.asset_category_code,
         asset_categories.category_zh,
         asset_categories.asset_kind,

@@ -24,9 +24,7 @@ counties as (
 
 months as (
 
-    select month_start from workers
-    union
-    select month_start from control_totals
+    {{ months_of(['workers', 'control_totals']) }}
 
 ),
 
@@ -36,16 +34,13 @@ targets as (
 
     select
         control_totals.month_start,
-        coalesce(control_totals.county_code, '{{ var("city_code", "411400") }}') as county_code,
+        {{ county_or_city('control_totals.county_code') }} as county_code,
         sum(control_totals.target_persons) as target_persons
     from control_totals
     inner join counties
         on control_totals.county_code = counties.county_code
     where not counties.is_city
-    group by grouping sets (
-        (control_totals.month_start, control_totals.county_code),
-        (control_totals.month_start)
-    )
+    group by {{ county_and_city(['control_totals.month_start'], 'control_totals.county_code') }}
 
 ),
 
@@ -54,7 +49,7 @@ employed as (
 
     select
         month_start,
-        coalesce(county_code, '{{ var("city_code", "411400") }}') as county_code,
+        {{ county_or_city() }} as county_code,
         count(distinct person_key) as employed_persons,
         count(distinct person_key) filter (where employment_type = '省外务工') as outside_province_persons,
         count(distinct person_key) filter (where employment_type = '省内县外务工') as in_province_persons,
@@ -63,7 +58,7 @@ employed as (
         count(distinct person_key) filter (where employment_type = '自主创业') as self_employed_persons,
         count(distinct person_key) filter (where employment_type = '公益岗位') as public_welfare_posts
     from workers
-    group by grouping sets ((month_start, county_code), (month_start))
+    group by {{ county_and_city(['month_start']) }}
 
 ),
 
@@ -72,17 +67,12 @@ final as (
     select
         months.month_start,
         counties.county_code,
-        counties.county_name,
-        counties.is_city,
-        counties.sort_order,
+        {{ county_columns() }},
         targets.target_persons,
-        coalesce(employed.employed_persons, 0) as employed_persons,
-        coalesce(employed.outside_province_persons, 0) as outside_province_persons,
-        coalesce(employed.in_province_persons, 0) as in_province_persons,
-        coalesce(employed.in_county_persons, 0) as in_county_persons,
-        coalesce(employed.workshop_persons, 0) as workshop_persons,
-        coalesce(employed.self_employed_persons, 0) as self_employed_persons,
-        coalesce(employed.public_welfare_posts, 0) as public_welfare_posts,
+        {{ zero_if_missing('employed', [
+            'employed_persons', 'outside_province_persons', 'in_province_persons', 'in_county_persons',
+            'workshop_persons', 'self_employed_persons', 'public_welfare_posts',
+        ]) }},
         round(100.0 * coalesce(employed.employed_persons, 0) / nullif(targets.target_persons, 0), 2) as done_rate_pct
     from months
     cross join counties

@@ -51,7 +51,7 @@ city_rows as (
     select
         month_start,
         feed,
-        '{{ var("city_code", "411400") }}' as county_code,
+        {{ city_code() }} as county_code,
         coalesce(min(status) filter (where status != 'missing'), 'missing') as status,
         sum(detail_rows) as detail_rows,
         min(delivered_at) as delivered_at,
@@ -77,9 +77,7 @@ final as (
     select
         all_rows.month_start,
         all_rows.county_code,
-        counties.county_name,
-        counties.is_city,
-        counties.sort_order,
+        {{ county_columns() }},
         feeds.department,
         departments.department_zh,
         all_rows.feed,

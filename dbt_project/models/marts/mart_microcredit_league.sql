@@ -44,7 +44,7 @@ eligible_with_city as (
     union all
     select
         month_start,
-        '{{ var("city_code", "411400") }}' as county_code,
+        {{ city_code() }} as county_code,
         sum(lifted_households) as lifted_households,
         sum(monitored_households) as monitored_households
     from eligible
@@ -66,37 +66,18 @@ borrowers as (
 
 ),
 
-county_counts as (
+-- Households per county, and across counties for the city: a household borrowing in two counties
+-- counts once in the city.
+counts as (
 
     select
         month_start,
-        county_code,
-        count(*) filter (where has_balance) as balance_households,
-        count(*) filter (where is_new_in_year) as new_households,
-        sum(new_loan_amount_yuan) as new_loan_amount_yuan
-    from borrowers
-    group by month_start, county_code
-
-),
-
-city_counts as (
-
-    select
-        month_start,
-        '{{ var("city_code", "411400") }}' as county_code,
+        {{ county_or_city() }} as county_code,
         count(distinct household_key) filter (where has_balance) as balance_households,
         count(distinct household_key) filter (where is_new_in_year) as new_households,
         sum(new_loan_amount_yuan) as new_loan_amount_yuan
     from borrowers
-    group by month_start
-
-),
-
-counts as (
-
-    select * from county_counts
-    union all
-    select * from city_counts
+    group by {{ county_and_city(['month_start']) }}
 
 ),
 
@@ -125,9 +106,7 @@ final as (
     select
         rated.month_start,
         rated.county_code,
-        counties.county_name,
-        counties.is_city,
-        counties.sort_order,
+        {{ county_columns() }},
         rated.lifted_households,
         rated.monitored_households,
         rated.eligible_households,

@@ -25,7 +25,7 @@ categories as (
 
 months as (
 
-    select distinct month_start from households
+    {{ months_of(['households']) }}
 
 ),
 
@@ -35,7 +35,7 @@ counted as (
 
     select
         month_start,
-        coalesce(county_code, '{{ var("city_code", "411400") }}') as county_code,
+        {{ county_or_city() }} as county_code,
         coalesce(category, '{{ all_categories }}') as category,
         count(distinct household_key) as households,
         sum(persons) as persons,
@@ -74,19 +74,13 @@ final as (
     select
         grid.month_start,
         grid.county_code,
-        grid.county_name,
-        grid.is_city,
-        grid.sort_order,
+        {{ county_columns('grid') }},
         grid.category,
         grid.category = '{{ all_categories }}' as is_all_categories,
-        coalesce(counted.households, 0) as households,
-        coalesce(counted.persons, 0) as persons,
-        coalesce(counted.cleared_households, 0) as cleared_households,
-        coalesce(counted.cleared_persons, 0) as cleared_persons,
+        {{ zero_if_missing('counted', ['households', 'persons', 'cleared_households', 'cleared_persons']) }},
         round(100.0 * counted.cleared_households / nullif(counted.households, 0), 2) as cleared_household_share_pct,
         round(100.0 * counted.cleared_persons / nullif(counted.persons, 0), 2) as cleared_person_share_pct,
-        coalesce(counted.added_in_year_households, 0) as added_in_year_households,
-        coalesce(counted.added_in_year_persons, 0) as added_in_year_persons
+        {{ zero_if_missing('counted', ['added_in_year_households', 'added_in_year_persons']) }}
     from grid
     left join counted
         on

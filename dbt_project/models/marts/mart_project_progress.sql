@@ -39,9 +39,7 @@ aggregated as (
 
     select
         month_start,
-        case
-            when grouping(county_code) = 1 then '{{ var("city_code", "411400") }}' else county_code
-        end as county_code,
+        {{ county_or_city() }} as county_code,
         case
             when grouping(project_type_code) = 0 then 'type'
             when grouping(category_code) = 0 then 'category'
@@ -87,9 +85,7 @@ final as (
     select
         aggregated.month_start,
         aggregated.county_code,
-        counties.county_name,
-        counties.is_city,
-        counties.sort_order,
+        {{ county_columns() }},
         aggregated.rollup_level,
         aggregated.project_kind,
         aggregated.program_code,

@@ -26,7 +26,7 @@ days as (
     select
         months.month_start,
         calendar_day::date as as_of_date
-    from (select distinct month_start from loans) as months
+    from ({{ months_of(['loans']) }}) as months
     cross join lateral generate_series(
         months.month_start, months.month_start + interval '1 month' - interval '1 day', interval '1 day'
     ) as calendar_day
@@ -53,9 +53,7 @@ to_date as (
     select
         days.month_start,
         days.as_of_date,
-        case
-            when grouping(events.county_code) = 1 then '{{ var("city_code", "411400") }}' else events.county_code
-        end as county_code,
+        {{ county_or_city('events.county_code') }} as county_code,
         count(distinct events.person_key) filter (where events.record_type = 'new_loan') as new_loan_students,
         count(*) filter (where events.record_type = 'new_loan') as new_loans,
         sum(events.loan_amount_yuan) filter (where events.record_type = 'new_loan') as new_loan_amount_yuan,
@@ -66,10 +64,7 @@ to_date as (
         on
             days.month_start = events.month_start
             and days.as_of_date >= events.event_date
-    group by grouping sets (
-        (days.month_start, days.as_of_date, events.county_code),
-        (days.month_start, days.as_of_date)
-    )
+    group by {{ county_and_city(['days.month_start', 'days.as_of_date'], 'events.county_code') }}
 
 ),
 
@@ -80,14 +75,10 @@ final as (
         days.as_of_date,
         days.as_of_date = (days.month_start + interval '1 month' - interval '1 day')::date as is_month_end,
         counties.county_code,
-        counties.county_name,
-        counties.is_city,
-        counties.sort_order,
-        coalesce(to_date.new_loan_students, 0) as new_loan_students,
-        coalesce(to_date.new_loans, 0) as new_loans,
-        coalesce(to_date.new_loan_amount_yuan, 0) as new_loan_amount_yuan,
-        coalesce(to_date.relief_students, 0) as relief_students,
-        coalesce(to_date.relief_amount_yuan, 0) as relief_amount_yuan
+        {{ county_columns() }},
+        {{ zero_if_missing('to_date', [
+            'new_loan_students', 'new_loans', 'new_loan_amount_yuan', 'relief_students', 'relief_amount_yuan',
+        ]) }}
 
     from days
     cross join counties

@@ -46,7 +46,7 @@ counties as (
 
 months as (
 
-    select distinct month_start from payments
+    {{ months_of(['payments']) }}
 
 ),
 
@@ -67,14 +67,12 @@ month_totals as (
     select
         month_start,
         program_code,
-        case
-            when grouping(county_code) = 1 then '{{ var("city_code", "411400") }}' else county_code
-        end as county_code,
+        {{ county_or_city() }} as county_code,
         count(distinct person_key) as recipients,
         count(*) as person_times,
         sum(amount_yuan) as amount_yuan
     from payments
-    group by grouping sets ((month_start, program_code, county_code), (month_start, program_code))
+    group by {{ county_and_city(['month_start', 'program_code']) }}
 
 ),
 
@@ -83,20 +81,14 @@ recipients_to_date as (
     select
         months.month_start,
         first_payments.program_code,
-        case
-            when grouping(first_payments.county_code) = 1 then '{{ var("city_code", "411400") }}'
-            else first_payments.county_code
-        end as county_code,
+        {{ county_or_city('first_payments.county_code') }} as county_code,
         count(distinct first_payments.person_key) as recipients_ytd
     from months
     inner join first_payments
         on
             months.month_start >= first_payments.month_start
             and date_trunc('year', months.month_start) = date_trunc('year', first_payments.month_start)
-    group by grouping sets (
-        (months.month_start, first_payments.program_code, first_payments.county_code),
-        (months.month_start, first_payments.program_code)
-    )
+    group by {{ county_and_city(['months.month_start', 'first_payments.program_code'], 'first_payments.county_code') }}
 
 ),
 
@@ -106,9 +98,7 @@ monthly as (
         grid.month_start,
         grid.county_code,
         grid.program_code,
-        coalesce(month_totals.recipients, 0) as recipients,
-        coalesce(month_totals.person_times, 0) as person_times,
-        coalesce(month_totals.amount_yuan, 0) as amount_yuan
+        {{ zero_if_missing('month_totals', ['recipients', 'person_times', 'amount_yuan']) }}
     from grid
     left join month_totals
         on
@@ -160,9 +150,7 @@ final as (
     select
         monthly.month_start,
         monthly.county_code,
-        counties.county_name,
-        counties.is_city,
-        counties.sort_order,
+        {{ county_columns() }},
         monthly.program_code,
         programs.name_zh as program_name_zh,
         programs.department,

@@ -25,8 +25,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from include.ingest.ids import check_digit  # noqa: E402
-from include.samples import microcredit  # noqa: E402
-from include.samples.common import resident_id  # noqa: E402
+from samples import microcredit  # noqa: E402
+from samples.common import resident_id  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parent / "ingest_test"
 LEAGUE = ROOT / "dbt_project" / "seeds" / "ref_microcredit_league_2021_12.csv"  # the printed league table

@@ -15,10 +15,10 @@ import pytest
 from include import config
 from include.ingest.contract import COLUMN_TYPES, contracts
 from include.ingest.load import discover, parse_delivery
-from include.samples import GENERATORS, figures, measures
-from include.samples.common import arrival_day, counties
-from include.samples.delivery import Source
-from include.samples.measures import Cube
+from samples import GENERATORS, figures, measures
+from samples.common import arrival_day, counties
+from samples.delivery import Source
+from samples.measures import Cube
 
 SCALE = 0.01
 MONTHS = (1, 12)

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from functools import cache
 
 from include import config
-from include.samples import figures, social_assistance
-from include.samples.common import apportion_in, month_end, scaled
-from include.samples.delivery import Col, Layout, Source, Total
-from include.samples.measures import measure
-from include.samples.population import Household, build, split
+from samples import figures, social_assistance
+from samples.common import apportion_in, month_end, scaled
+from samples.delivery import Col, Layout, Source, Total
+from samples.measures import measure
+from samples.population import Household, build, split
 
 FEED = "housing_renovation"
 DONE = "已竣工"
@@ -50,7 +50,6 @@ LAYOUT = Layout(
         Total("completion_rate", "竣工率", rate_of=("completed", "households"), form="rate"),
         Total("subsidy", "补助资金(元)", measure("sum", "subsidy")),
     ),
-    deadline_day=10,
     county_style="short",
     date_style="slash",
 )

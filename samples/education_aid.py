@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from functools import cache
 
 from include import config
-from include.samples import figures
-from include.samples.common import apportion_in, scaled
-from include.samples.delivery import Col, Layout, Source, Total
-from include.samples.measures import measure
-from include.samples.population import Household, Residents, Unit, age, build, draw, split_by
+from samples import figures
+from samples.common import apportion_in, scaled
+from samples.delivery import Col, Layout, Source, Total
+from samples.measures import measure
+from samples.population import Household, Residents, Unit, age, build, draw, split_by
 
 FEED = "education_aid"
 AID, YULU, FRESHMAN = "教育资助", "雨露计划", "新生路费"
@@ -68,7 +68,6 @@ LAYOUT = Layout(
         Total("freshman_persons", "新生路费人数", measure("count_distinct", "student_id", program=FRESHMAN)),
         Total("freshman_amount", "新生路费金额(元)", measure("sum", "amount", program=FRESHMAN)),
     ),
-    deadline_day=10,
     county_style="spaced",
     month_style="cn",
     date_style="cn",

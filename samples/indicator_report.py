@@ -20,8 +20,7 @@ from typing import Any
 
 from include import config
 from include.ingest.contract import contracts
-from include.ingest.counties import resolve
-from include.samples import (
+from samples import (
     disability_subsidies,
     early_warning,
     education_aid,
@@ -37,10 +36,10 @@ from include.samples import (
     student_loans,
     water_projects,
 )
-from include.samples.common import counties
-from include.samples.delivery import Col, Layout, Source, Total
-from include.samples.measures import Cube, Number, measure
-from include.samples.population import microcredit_accounts
+from samples.common import counties, county_code
+from samples.delivery import Col, Layout, Source, Total
+from samples.measures import Cube, Number, measure
+from samples.population import microcredit_accounts
 
 FEED = "indicator_report"
 SOURCES = {
@@ -79,7 +78,6 @@ LAYOUT = Layout(
         Total("indicators", "填报指标数", measure("count")),
         Total("departments", "填报单位数", measure("count_distinct", "department")),
     ),
-    deadline_day=12,
     county_style="official",
     month_style="cn",
 )
@@ -93,12 +91,12 @@ def _microcredit_partials(month: int, scale: float) -> figures.Partials:
     detail = Cube(columns, figures.specs("microcredit", "detail"))
     for row in microcredit.snapshot(accounts, month):
         amount, balance = (Decimal(repr(row[i])) * 10_000 for i in (9, 10))
-        detail.add((resolve(str(row[0])), row[3], row[7], amount, balance))
+        detail.add((county_code(str(row[0])), row[3], row[7], amount, balance))
     names = ["county", "lifted_households", "monitored_households"]
     totals = Cube(names, figures.specs("microcredit", "control_totals"))
     for row in microcredit.control_totals(accounts, month, scale):
         if row[0] != "商丘市":
-            totals.add((resolve(str(row[0])), row[1], row[2]))
+            totals.add((county_code(str(row[0])), row[1], row[2]))
     return figures.compact(figures.partials("microcredit", detail, totals))
 
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from functools import cache
 
 from include import config
-from include.samples import figures
-from include.samples.common import apportion_in, counties, scaled
-from include.samples.delivery import Col, Layout, Source, Total
-from include.samples.measures import measure
-from include.samples.population import split
+from samples import figures
+from samples.common import apportion_in, counties, scaled
+from samples.delivery import Col, Layout, Source, Total
+from samples.measures import measure
+from samples.population import split
 
 FEED = "water_projects"
 STARTED = ("在建", "已完工")
@@ -54,7 +54,6 @@ LAYOUT = Layout(
         Total("completed_2021", "年度完成投资(万元)", measure("sum", "completed_2021"), form="wan"),
         Total("completion_rate", "年度投资完成率", rate_of=("completed_2021", "planned_2021"), form="rate"),
     ),
-    deadline_day=10,
     county_style="official",
     month_style="cn",
 )

@@ -15,11 +15,11 @@ from collections.abc import Iterator
 from functools import cache
 
 from include import config
-from include.samples import figures, social_assistance
-from include.samples.common import apportion, scaled
-from include.samples.delivery import Col, Layout, Source, Total
-from include.samples.measures import measure
-from include.samples.population import Household, Spell, Unit, allocate, build, draw, roster, split
+from samples import figures, social_assistance
+from samples.common import apportion, scaled
+from samples.delivery import Col, Layout, Source, Total
+from samples.measures import measure
+from samples.population import Household, Spell, Unit, allocate, build, draw, roster, split
 
 FEED = "disability_subsidies"
 LIVING, CARE = "困难残疾人生活补贴", "重度残疾人护理补贴"
@@ -48,7 +48,6 @@ LAYOUT = Layout(
         Total("care_persons", "护理补贴人数", measure("count_distinct", "person_id", subsidy_type=CARE)),
         Total("care_amount", "护理补贴金额(元)", measure("sum", "amount", subsidy_type=CARE)),
     ),
-    deadline_day=10,
     form="csv",
     encoding="utf-8-sig",
     county_style="short",

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from include import config
-from include.samples.common import apportion, month_end, resident_id, stamp_received, write_xlsx
+from include.ingest.contract import contracts
+from samples.common import apportion, county_code, month_end, resident_id, stamp_received, write_xlsx
 
 FEED = "microcredit"
 BANKS = ("农商银行", "邮储银行", "农业银行", "中原银行")
@@ -99,9 +100,7 @@ def targets(scale: float = 1.0) -> list[CountyTarget]:
 
 
 def _region(county: str) -> str:
-    from include.ingest.counties import resolve  # noqa: PLC0415
-
-    code = resolve(county) or config.CITY_CODE
+    code = county_code(county)
     return "411402" if code == "411499" else code  # 示范区 residents are registered in 梁园区
 
 
@@ -224,6 +223,7 @@ def file_name(month: int) -> str:
 def generate(landing: Path, months: range = range(1, 13), scale: float = 1.0) -> list[Path]:
     """Write the monthly workbooks into ``landing/microcredit``; returns their paths."""
     all_accounts = accounts(scale)
+    sheets = {section.role: section.sheet for section in contracts()[FEED].sections}
     paths = []
     for month in months:
         path = landing / FEED / file_name(month)
@@ -231,8 +231,13 @@ def generate(landing: Path, months: range = range(1, 13), scale: float = 1.0) ->
         write_xlsx(
             path,
             [
-                ("明细", title.format("明细表"), DETAIL_HEADER, snapshot(all_accounts, month)),
-                ("汇总", title.format("通报表"), TOTALS_HEADER, control_totals(all_accounts, month, scale)),
+                (sheets["detail"], title.format("明细表"), DETAIL_HEADER, snapshot(all_accounts, month)),
+                (
+                    sheets["control_totals"],
+                    title.format("通报表"),
+                    TOTALS_HEADER,
+                    control_totals(all_accounts, month, scale),
+                ),
             ],
         )
         stamp_received(path, dt.date(config.YEAR, month, 1), day=5)

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from functools import cache
 
 from include import config
-from include.samples import figures
-from include.samples.common import apportion_in, scaled
-from include.samples.delivery import Col, Layout, Source, Total
-from include.samples.measures import measure
-from include.samples.population import Household, Residents, Unit, age, build, draw, split_by
+from samples import figures
+from samples.common import apportion_in, scaled
+from samples.delivery import Col, Layout, Source, Total
+from samples.measures import measure
+from samples.population import Household, Residents, Unit, age, build, draw, split_by
 
 FEED = "student_loans"
 NEW, RELIEF = "新发放贷款", "还款救助"
@@ -64,7 +64,6 @@ LAYOUT = Layout(
         Total("relief_students", "还款救助人数", measure("count_distinct", "student_id", business_type=RELIEF)),
         Total("relief_amount", "救助金额(元)", measure("sum", "relief_amount", business_type=RELIEF)),
     ),
-    deadline_day=10,
     county_style="official",
     month_style="iso",
 )

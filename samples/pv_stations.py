@@ -16,11 +16,11 @@ from decimal import Decimal
 from functools import cache
 
 from include import config
-from include.samples import figures
-from include.samples.common import apportion, scaled
-from include.samples.delivery import Col, Layout, Source, Total
-from include.samples.measures import measure
-from include.samples.population import build, split
+from samples import figures
+from samples.common import apportion, scaled
+from samples.delivery import Col, Layout, Source, Total
+from samples.measures import measure
+from samples.population import build, split
 
 FEED = "pv_stations"
 SUN = (6.0, 6.5, 8.5, 9.5, 10.5, 10.0, 9.5, 9.5, 8.5, 8.0, 6.5, 6.0)  # generation by month
@@ -47,7 +47,6 @@ LAYOUT = Layout(
         Total("grid_kwh", "上网电量(万千瓦时)", measure("sum", "grid_kwh"), form="wan"),
         Total("fee", "结算电费(元)", measure("sum", "fee")),
     ),
-    deadline_day=10,
     form="csv",
     encoding="gb18030",
     county_style="official",

@@ -1,7 +1,9 @@
 """Deterministic sample feeds, calibrated on the city's published 2021 figures.
 
-Every department feed of DESIGN §3 has a generator here (``GENERATORS``: feed -> module with
-``file_name(month)`` and ``generate(landing, months, scale)``). They draw their people from one
+Demo data, not production code: the pipeline never imports it. ``generate`` is the one entry point
+(``make run``, the tests and the bench call it). Every department feed of DESIGN §3 has a generator
+here (``GENERATORS``: feed -> module with ``file_name(month)`` and ``generate(landing, months, scale)``).
+They read only the feed contracts of the production code (``include.ingest.contract``). They draw their people from one
 population (``population``), write what the department's template looks like (``delivery``), and
 add up to the published figures as ``figures.yml`` defines them. The indicator report comes last:
 it declares the figures the other feeds carry.
@@ -9,11 +11,11 @@ it declares the figures the other feeds carry.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
 
-from include import config
-from include.samples import (
+from samples import (
     disability_subsidies,
     early_warning,
     education_aid,
@@ -53,7 +55,7 @@ GENERATORS: dict[str, ModuleType] = {
 
 def reset() -> None:
     """Forget every cached population, roster and remembered figure (the next generation starts afresh)."""
-    from include.samples import delivery, population  # noqa: PLC0415
+    from samples import delivery, population  # noqa: PLC0415
 
     for module in (population, *GENERATORS.values()):
         for value in vars(module).values():
@@ -62,14 +64,26 @@ def reset() -> None:
     delivery.forget()
 
 
-def generate_missing(landing: Path, scale: float = 1.0) -> int:
-    """Write every month of every sample feed that is not in ``landing`` yet; returns the count."""
-    written = 0
+def generate(
+    landing: Path,
+    months: Iterable[int] = range(1, 13),
+    scale: float = 1.0,
+    *,
+    feeds: Iterable[str] | None = None,
+    rewrite: bool = False,
+) -> list[Path]:
+    """Write the sample feeds' ``months`` into ``landing/<feed>``; returns the paths written.
+
+    Only the months not in ``landing`` yet (each feed from its first missing month to its last), unless
+    ``rewrite``; ``feeds``: just these (by default every feed, the indicator report last).
+    """
+    wanted = set(GENERATORS if feeds is None else feeds)
+    written: list[Path] = []
     for feed, module in GENERATORS.items():
-        missing = [m for m in range(1, 13) if not (landing / feed / module.file_name(m)).exists()]
-        if missing:
-            written += len(module.generate(landing, months=range(min(missing), max(missing) + 1), scale=scale))
+        todo = [m for m in months if rewrite or not (landing / feed / module.file_name(m)).exists()]
+        if feed in wanted and todo:
+            written.extend(module.generate(landing, months=range(min(todo), max(todo) + 1), scale=scale))
     return written
 
 
-__all__ = ["GENERATORS", "config", "generate_missing", "reset"]
+__all__ = ["GENERATORS", "generate", "reset"]

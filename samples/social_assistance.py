@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from functools import cache
 
 from include import config
-from include.samples import figures
-from include.samples.common import apportion, scaled
-from include.samples.delivery import Col, Layout, Source, Total
-from include.samples.measures import measure
-from include.samples.population import Household, Residents, Spell, Unit, allocate, build, draw, roster, split
+from samples import figures
+from samples.common import apportion, scaled
+from samples.delivery import Col, Layout, Source, Total
+from samples.measures import measure
+from samples.population import Household, Residents, Spell, Unit, allocate, build, draw, roster, split
 
 FEED = "social_assistance"
 DIBAO, TEKUN, TEMP = "农村低保", "特困供养", "临时救助"
@@ -54,7 +54,6 @@ LAYOUT = Layout(
         Total("temp_amount", "临时救助金额(元)", measure("sum", "amount", assistance_type=TEMP)),
         Total("total_amount", "合计金额(元)", measure("sum", "amount")),
     ),
-    deadline_day=5,
     form="csv",
     encoding="gb18030",
     county_style="prefixed",

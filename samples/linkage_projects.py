@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from functools import cache
 
 from include import config
-from include.samples import figures
-from include.samples.common import apportion, apportion_in, month_end, scaled
-from include.samples.delivery import Col, Layout, Source, Total
-from include.samples.measures import measure
-from include.samples.population import build, split
+from samples import figures
+from samples.common import apportion, apportion_in, month_end, scaled
+from samples.delivery import Col, Layout, Source, Total
+from samples.measures import measure
+from samples.population import build, split
 
 FEED = "linkage_projects"
 LISTED, WAITING, BUILDING, DONE = "入库待实施", "未开工", "在建", "已完工"
@@ -84,7 +84,6 @@ LAYOUT = Layout(
         Total("linkage_spent_rate", "衔接资金支出进度", rate_of=("linkage_spent", "linkage_funds"), form="rate"),
         Total("industry_projects", "产业项目(个)", measure("count", category=INDUSTRY, status=IMPLEMENTED)),
     ),
-    deadline_day=10,
     county_style="official",
     date_style="iso",
 )

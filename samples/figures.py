@@ -21,7 +21,7 @@ import yaml
 
 from include import config
 from include.ingest.contract import Section
-from include.samples.measures import Cube, Number, Spec, conditions, total, value
+from samples.measures import Cube, Number, Spec, conditions, total, value
 
 FIGURES_FILE = Path(__file__).with_name("figures.yml")
 STATUSES = ("reproduced", "contradiction", "truncated", "bound", "not_carried")

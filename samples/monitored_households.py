@@ -14,9 +14,9 @@ import datetime as dt
 from collections.abc import Iterator
 
 from include import config
-from include.samples.delivery import Col, Layout, Source, Total
-from include.samples.measures import measure
-from include.samples.population import CATEGORIES, CATEGORY_CODES, build, monitored_cells
+from samples.delivery import Col, Layout, Source, Total
+from samples.measures import measure
+from samples.population import CATEGORIES, CATEGORY_CODES, build, monitored_cells
 
 FEED = "monitored_households"
 YES, NO = "是", "否"
@@ -71,7 +71,6 @@ LAYOUT = Layout(
         Total("cleared_persons", "已消除风险(人)", measure("sum", "persons", risk_cleared=YES)),
         Total("cleared_share", "风险消除户数占比", rate_of=("cleared_households", "households"), form="rate"),
     ),
-    deadline_day=5,
     county_style="official",
     month_style="cn",
     date_style="iso",

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from include import config
-from include.samples import figures
-from include.samples.common import (
+from include.ingest.contract import Contract, contracts
+from samples import figures
+from samples.common import (
     arrival_day,
     counties,
     county_as_written,
@@ -31,7 +32,7 @@ from include.samples.common import (
     write_csv,
     write_xlsx,
 )
-from include.samples.measures import Cube, Number, Spec, total, value
+from samples.measures import Cube, Number, Spec, total, value
 
 Record = tuple[Any, ...]
 Givens = Mapping[str, Mapping[str, Number]]
@@ -69,15 +70,30 @@ class Layout:
     name: str  # the template's title, e.g. 社会救助资金发放
     detail: tuple[Col, ...]
     totals: tuple[Total, ...]
-    deadline_day: int
     form: str = "xlsx"
     encoding: str = "utf-8"
     county_style: str = "official"
     month_style: str = "iso"
     date_style: str = "iso"
     county_header: str = "县(市、区)"
-    detail_sheet: str = "明细"
-    totals_sheet: str = "汇总"
+
+    @property
+    def contract(self) -> Contract:
+        """The feed's contract: its deadline and sheet names are the layout's (the headers are checked against
+        it by tests/unit/test_samples_layout.py)."""
+        return contracts()[self.feed]
+
+    @property
+    def deadline_day(self) -> int:
+        return self.contract.deadline_day
+
+    @property
+    def detail_sheet(self) -> str:
+        return self.contract.section("detail").sheet
+
+    @property
+    def totals_sheet(self) -> str:
+        return self.contract.section("control_totals").sheet
 
     def title(self, sheet: str, month: dt.date) -> str:
         kind = "明细表" if sheet == self.detail_sheet else "汇总表"

@@ -18,11 +18,11 @@ from functools import cache
 from typing import NamedTuple
 
 from include import config
-from include.samples import figures, pv_stations
-from include.samples.common import apportion_in, scaled
-from include.samples.delivery import Col, Layout, Source, Total
-from include.samples.measures import measure
-from include.samples.population import build, split
+from samples import figures, pv_stations
+from samples.common import apportion_in, scaled
+from samples.delivery import Col, Layout, Source, Total
+from samples.measures import measure
+from samples.population import build, split
 
 FEED = "poverty_assets"
 REGISTERED, UNREGISTERED = "已确权登记", "未确权登记"
@@ -61,7 +61,6 @@ LAYOUT = Layout(
         Total("registered_value", "已确权登记资产(万元)", measure("sum", "value", registration=REGISTERED), form="wan"),
         Total("registered_rate", "确权登记率", rate_of=("registered_value", "asset_value"), form="rate"),
     ),
-    deadline_day=15,
     county_style="spaced",
     month_style="cn",
 )

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from functools import cache
 
 from include import config
-from include.samples import figures
-from include.samples.common import scaled
-from include.samples.delivery import Col, Givens, Layout, Source, Total
-from include.samples.measures import measure
-from include.samples.population import Residents, Spell, Unit, age, build, draw, roster, split
+from samples import figures
+from samples.common import scaled
+from samples.delivery import Col, Givens, Layout, Source, Total
+from samples.measures import measure
+from samples.population import Residents, Spell, Unit, age, build, draw, roster, split
 
 FEED = "employment"
 POST = "公益岗位"
@@ -55,7 +55,6 @@ LAYOUT = Layout(
         Total("done_rate", "完成目标进度", rate_of=("employed", "target"), form="rate"),
         Total("public_welfare_posts", "其中公益岗位(人)", measure("count_distinct", "person_id", employment_type=POST)),
     ),
-    deadline_day=8,
     form="csv",
     encoding="utf-8",
 )

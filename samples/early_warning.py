@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from functools import cache
 
 from include import config
-from include.samples import disability_subsidies, social_assistance
-from include.samples.common import scaled
-from include.samples.delivery import Col, Layout, Source, Total
-from include.samples.measures import measure
-from include.samples.population import Household, Population, Spell, build, region, split
+from samples import disability_subsidies, social_assistance
+from samples.common import scaled
+from samples.delivery import Col, Layout, Source, Total
+from samples.measures import measure
+from samples.population import Household, Population, Spell, build, region, split
 
 FEED = "early_warning"
 MEDICAL, DISABILITY, CIVIL = "医保局", "残联", "民政局"
@@ -56,7 +56,6 @@ LAYOUT = Layout(
         Total("civil_flags", "民政预警", measure("count", source=CIVIL)),
         Total("enrolled", "已纳入监测", measure("count", check_status="已纳入监测")),
     ),
-    deadline_day=10,
     form="csv",
     encoding="utf-8-sig",
     county_style="short",

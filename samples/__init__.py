@@ -1,12 +1,12 @@
 """Deterministic sample feeds, calibrated on the city's published 2021 figures.
 
-Demo data, not production code: the pipeline never imports it. ``generate`` is the one entry point
-(``make run``, the tests and the bench call it). Every department feed of DESIGN §3 has a generator
+Demo data, not production code: the pipeline never imports it, and of the production code it reads
+only the feed contracts (``include.ingest.contract``). ``generate`` is the one entry point (``make
+run``, the tests' fixtures and the bench call it). Every department feed of DESIGN §3 has a generator
 here (``GENERATORS``: feed -> module with ``file_name(month)`` and ``generate(landing, months, scale)``).
-They read only the feed contracts of the production code (``include.ingest.contract``). They draw their people from one
-population (``population``), write what the department's template looks like (``delivery``), and
-add up to the published figures as ``figures.yml`` defines them. The indicator report comes last:
-it declares the figures the other feeds carry.
+They draw their people from one population (``population``), write what the department's template
+looks like (``delivery``), and add up to the published figures as ``figures.yml`` defines them. The
+indicator report comes last: it declares the figures the other feeds carry.
 """
 
 from __future__ import annotations
@@ -15,41 +15,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
 
-from samples import (
-    disability_subsidies,
-    early_warning,
-    education_aid,
-    employment,
-    housing_renovation,
-    indicator_report,
-    linkage_projects,
-    microcredit,
-    monitored_households,
-    poverty_assets,
-    pv_stations,
-    social_assistance,
-    student_loans,
-    water_projects,
-)
+from samples import indicator_report, microcredit
 
+# Every feed in the order it is written: the indicator report last, as it declares what the others carry
+# (computed while they are written).
 GENERATORS: dict[str, ModuleType] = {
-    module.FEED: module
-    for module in (
-        microcredit,
-        social_assistance,
-        disability_subsidies,
-        employment,
-        education_aid,
-        student_loans,
-        housing_renovation,
-        linkage_projects,
-        water_projects,
-        poverty_assets,
-        pv_stations,
-        monitored_households,
-        early_warning,
-        indicator_report,  # last: it declares what the others carry (computed while they are written)
-    )
+    module.FEED: module for module in (microcredit, *indicator_report.DECLARED, indicator_report)
 }
 
 

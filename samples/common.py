@@ -40,7 +40,8 @@ _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG = "http://schemas.openxmlformats.org/package/2006"
 
 
-def _cell(ref: str, value: object) -> str:
+def cell(ref: str, value: object) -> str:
+    """A worksheet cell at ``ref`` (A1): a number, an inline string, or nothing for None and ""."""
     if value is None or value == "":
         return ""
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -49,13 +50,13 @@ def _cell(ref: str, value: object) -> str:
 
 
 def _sheet_xml(title: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:
-    letters = [_column_letter(i + 1) for i in range(max(len(header), 1) + 8)]
+    letters = [column_letter(i + 1) for i in range(max(len(header), 1) + 8)]
     yield f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet {_NS}><sheetData>'
     head: list[Sequence[object]] = [[title], list(header)]
     for number, row in enumerate(head, start=1):
-        yield f'<row r="{number}">' + "".join(_cell(f"{letters[i]}{number}", v) for i, v in enumerate(row)) + "</row>"
+        yield f'<row r="{number}">' + "".join(cell(f"{letters[i]}{number}", v) for i, v in enumerate(row)) + "</row>"
     for number, row in enumerate(rows, start=3):
-        yield f'<row r="{number}">' + "".join(_cell(f"{letters[i]}{number}", v) for i, v in enumerate(row)) + "</row>"
+        yield f'<row r="{number}">' + "".join(cell(f"{letters[i]}{number}", v) for i, v in enumerate(row)) + "</row>"
     yield "</sheetData>"
     if len(header) > 1:
         yield f'<mergeCells count="1"><mergeCell ref="A1:{letters[len(header) - 1]}1"/></mergeCells>'
@@ -76,13 +77,26 @@ def write_xlsx(
     they are stored, as the microcredit sample always has been).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    names = [name for name, *_ in sheets]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for name, text in package_parts([name for name, *_ in sheets]).items():
+            archive.writestr(zipfile.ZipInfo(name, date_time=FIXED_STAMP), text, zipfile.ZIP_DEFLATED)
+        for i, (_, title, header, rows) in enumerate(sheets, start=1):
+            info = zipfile.ZipInfo(f"xl/worksheets/sheet{i}.xml", date_time=FIXED_STAMP)
+            if compress:
+                info.compress_type = zipfile.ZIP_DEFLATED
+            with archive.open(info, "w") as handle:
+                for chunk in _sheet_xml(title, header, rows):
+                    handle.write(chunk.encode("utf-8"))
+
+
+def package_parts(names: Sequence[str]) -> dict[str, str]:
+    """The parts of a workbook of sheets ``names`` but the worksheets (``xl/worksheets/sheet<n>.xml``)."""
     overrides = "".join(
         f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/'
         f'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
         for i in range(1, len(names) + 1)
     )
-    parts = {
+    return {
         "[Content_Types].xml": f'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="{_PKG}/content-types">'
         '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
         '<Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" '
@@ -101,19 +115,10 @@ def write_xlsx(
         )
         + "</Relationships>",
     }
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        for name, text in parts.items():
-            archive.writestr(zipfile.ZipInfo(name, date_time=FIXED_STAMP), text, zipfile.ZIP_DEFLATED)
-        for i, (_, title, header, rows) in enumerate(sheets, start=1):
-            info = zipfile.ZipInfo(f"xl/worksheets/sheet{i}.xml", date_time=FIXED_STAMP)
-            if compress:
-                info.compress_type = zipfile.ZIP_DEFLATED
-            with archive.open(info, "w") as handle:
-                for chunk in _sheet_xml(title, header, rows):
-                    handle.write(chunk.encode("utf-8"))
 
 
-def _column_letter(number: int) -> str:
+def column_letter(number: int) -> str:
+    """The letters of the ``number``-th column (1: A, 27: AA)."""
     letters = ""
     while number:
         number, rest = divmod(number - 1, 26)

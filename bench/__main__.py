@@ -207,8 +207,8 @@ def measure(only: set[str] | None = None) -> None:
         shutil.rmtree(STATE, ignore_errors=True)
     STATE.mkdir(parents=True, exist_ok=True)
     if only is None or "generate" in only:
-        generate = "from include.samples import generate_missing; from include import config; "
-        generate_s = _stage("generate", "-c", generate + "generate_missing(config.LANDING_DIR)")
+        generate = "import samples; from include import config; "
+        generate_s = _stage("generate", "-c", generate + "samples.generate(config.LANDING_DIR)")
         generated = {"generate_s": round(generate_s, 1), "machine": _machine()}  # the commit and date of the run
         (STATE / "generate.json").write_text(json.dumps(generated), encoding="utf-8")
     for stage in ("ingest", "year"):

@@ -21,13 +21,13 @@ from typing import Any
 
 import psycopg
 
+import samples
 from bench.memory import Peak
 from include import config
 from include.cli import run_months
 from include.cosmos_config import LAYERS
 from include.dbt_env import DBT, dbt_env
 from include.deploy import services
-from include.samples import GENERATORS
 from include.warehouse.connection import Server
 from include.warehouse.setup import ensure_ready
 
@@ -58,10 +58,7 @@ def detail_rows(server: Server) -> dict[str, int]:
 
 def generate(scale: float) -> int:
     """Write December's sample feeds at ``scale`` into the landing folder; returns the file count."""
-    return sum(
-        len(module.generate(config.LANDING_DIR, months=range(MONTH.month, MONTH.month + 1), scale=scale))
-        for module in GENERATORS.values()
-    )
+    return len(samples.generate(config.LANDING_DIR, months=[MONTH.month], scale=scale, rewrite=True))
 
 
 def measure(scale: float) -> dict[str, Any]:

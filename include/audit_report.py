@@ -50,7 +50,7 @@ CITY_NAME = "商丘市"
 MAX_DECIMALS = 6  # a figure shown in its printed unit never carries more decimals
 # The units an indicator may be declared in, with their factor to the base unit (人, 户, 元, 千瓦时; % is
 # its own base). The same table dbt's indicator_units macro repeats; read as data, not imported.
-UNITS_FILE = config.PROJECT_ROOT / "include" / "samples" / "figures.yml"
+UNITS_FILE = config.PROJECT_ROOT / "samples" / "figures.yml"
 BEIJING = ZoneInfo("Asia/Shanghai")
 # Labels of the codes dq and ops record (中文, English), for the page and the workbook alike.
 DECISIONS = {

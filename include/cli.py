@@ -150,9 +150,9 @@ def cmd_dag_test(args: argparse.Namespace) -> int:
 
 def ensure_samples() -> int:
     """Write the sample feeds once (deterministic; SQW_SAMPLE_SCALE, default 1); returns the file count."""
-    from include.samples import generate_missing  # noqa: PLC0415
+    import samples  # noqa: PLC0415
 
-    return generate_missing(config.LANDING_DIR, scale=float(os.environ.get("SQW_SAMPLE_SCALE", "1")))
+    return len(samples.generate(config.LANDING_DIR, scale=float(os.environ.get("SQW_SAMPLE_SCALE", "1"))))
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:

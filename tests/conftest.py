@@ -86,10 +86,10 @@ def warehouse() -> Any:
 @pytest.fixture(scope="session")
 def landing(warehouse: Any) -> Any:
     """December's sample microcredit workbook (full scale: it must reproduce the published table)."""
+    import samples
     from include import config
-    from include.samples import microcredit
 
-    microcredit.generate(config.LANDING_DIR, months=range(12, 13))
+    samples.generate(config.LANDING_DIR, months=[12], feeds=["microcredit"], rewrite=True)
     return config.LANDING_DIR
 
 
@@ -114,13 +114,10 @@ def year_end(warehouse: Any, landing: Any, run_dag: Callable[..., str], smtp_sin
     through real DAG runs: month -> the run's final state. One year run per session, shared by
     tests/integration/test_year_2021.py (the figures, on the clean state) and test_year_2021_reruns.py (the
     reruns, after it)."""
+    import samples
     from include import config
-    from include.samples import GENERATORS
 
-    for feed, module in GENERATORS.items():
-        missing = [m for m in (11, 12) if not (config.LANDING_DIR / feed / module.file_name(m)).exists()]
-        if missing:
-            module.generate(config.LANDING_DIR, months=range(min(missing), 13), scale=1.0)
+    samples.generate(config.LANDING_DIR, months=[11, 12])
     return {month: run_dag(month) for month in (dt.date(2021, 11, 1), dt.date(2021, 12, 1))}
 
 

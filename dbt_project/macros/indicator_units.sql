@@ -1,4 +1,4 @@
-{#- The units an indicator report may declare (include/samples/figures.yml `units`), each with its
+{#- The units an indicator report may declare (samples/figures.yml `units`), each with its
     factor to the base unit and that base unit. Rates stay percent. -#}
 {% macro indicator_units() -%}
     {{ return({

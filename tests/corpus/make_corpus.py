@@ -18,15 +18,14 @@ import sys
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from include.ingest.ids import check_digit  # noqa: E402
-from include.samples import microcredit  # noqa: E402
-from include.samples.common import resident_id  # noqa: E402
+from samples import microcredit  # noqa: E402
+from samples.common import cell, column_letter, package_parts, resident_id  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parent / "ingest_test"
 LEAGUE = ROOT / "dbt_project" / "seeds" / "ref_microcredit_league_2021_12.csv"  # the printed league table
@@ -96,30 +95,12 @@ def totals_sheet(rows: list[list[object]] | None = None, month: dt.date = MONTH)
 # --- writers -----------------------------------------------------------------------------------
 
 _NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
-_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PKG = "http://schemas.openxmlformats.org/package/2006"
-
-
-def _letter(index: int) -> str:
-    letters, number = "", index + 1
-    while number:
-        number, rest = divmod(number - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
-def _cell(ref: str, value: object) -> str:
-    if value is None or value == "":
-        return ""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return f'<c r="{ref}"><v>{value!r}</v></c>'
-    return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{escape(str(value))}</t></is></c>'
 
 
 def sheet_xml(rows: Sequence[Row], merges: Sequence[str] = ()) -> str:
     """A worksheet: one <row> per row (blank rows left out, as Excel does), inline strings."""
     body = "".join(
-        f'<row r="{r}">' + "".join(_cell(f"{_letter(c)}{r}", v) for c, v in enumerate(row)) + "</row>"
+        f'<row r="{r}">' + "".join(cell(f"{column_letter(c + 1)}{r}", v) for c, v in enumerate(row)) + "</row>"
         for r, row in enumerate(rows, start=1)
         if any(v not in (None, "") for v in row)
     )
@@ -130,32 +111,8 @@ def sheet_xml(rows: Sequence[Row], merges: Sequence[str] = ()) -> str:
 
 def workbook_parts(sheets: Sequence[tuple[str, str]]) -> dict[str, str]:
     """The package parts of a workbook whose sheets are (name, worksheet XML)."""
-    n = len(sheets)
-    overrides = "".join(
-        f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/'
-        'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-        for i in range(1, n + 1)
-    )
     return {
-        "[Content_Types].xml": f'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="{_PKG}/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" '
-        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-        f"{overrides}</Types>",
-        "_rels/.rels": f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{_PKG}/relationships">'
-        f'<Relationship Id="rId1" Type="{_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
-        "xl/workbook.xml": f'<?xml version="1.0" encoding="UTF-8"?><workbook {_NS} xmlns:r="{_REL}"><sheets>'
-        + "".join(
-            f'<sheet name="{escape(name)}" sheetId="{i}" r:id="rId{i}"/>' for i, (name, _) in enumerate(sheets, 1)
-        )
-        + "</sheets></workbook>",
-        "xl/_rels/workbook.xml.rels": f'<?xml version="1.0" encoding="UTF-8"?><Relationships '
-        f'xmlns="{_PKG}/relationships">'
-        + "".join(
-            f'<Relationship Id="rId{i}" Type="{_REL}/worksheet" Target="worksheets/sheet{i}.xml"/>'
-            for i in range(1, n + 1)
-        )
-        + "</Relationships>",
+        **package_parts([name for name, _ in sheets]),
         **{f"xl/worksheets/sheet{i}.xml": xml for i, (_, xml) in enumerate(sheets, 1)},
     }
 

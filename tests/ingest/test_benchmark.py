@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from psycopg import sql
 
-from include.samples import microcredit
-from include.samples.common import resident_id
+from samples import microcredit
+from samples.common import resident_id
 
 ROWS = 300_000
 MONTH = dt.date(2022, 6, 1)

@@ -14,7 +14,7 @@ import pytest
 from include.ingest import convert, ids, values
 from include.ingest.contract import Column, contracts
 from include.ingest.sheet import parse_sheet
-from include.samples.common import resident_id
+from samples.common import resident_id
 
 RNG_SEED = 20220101
 MESSY = {

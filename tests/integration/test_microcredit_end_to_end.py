@@ -140,8 +140,8 @@ def test_no_clear_text_resident_id_anywhere_in_the_database(december, connect):
 
 def test_gate_holds_back_a_resubmission_whose_totals_do_not_add_up(december, run_dag, connect, tmp_path):
     """A corrected file whose 汇总 city row does not equal its county rows must not be published."""
-    from include.samples import microcredit
-    from include.samples.common import stamp_received, write_xlsx
+    from samples import microcredit
+    from samples.common import stamp_received, write_xlsx
 
     conn = connect("transformer")
     before = mart_rows(conn)

@@ -3,7 +3,7 @@
 The marts are read against the city's published figures (dbt_project/seeds/ref_published_2021_figures.csv),
 through the same figure → mart mapping the gate uses (expectations/rules/indicators.yml). The December
 indicator report carries the figures as the city printed them, so the gate must name each contradiction
-in them (documented in include/samples/figures.yml), blame the declared figure (the marts are consistent
+in them (documented in samples/figures.yml), blame the declared figure (the marts are consistent
 with themselves), publish every mart and withhold the contradicted figures from the official indicators;
 November must publish cleanly. The two months run once per session (``year_end`` in tests/conftest.py), and
 test_year_2021_reruns.py reruns them after these tests have read the clean state.
@@ -21,7 +21,7 @@ import yaml
 
 from include import config
 from include.dbt_env import DBT, dbt_env
-from include.samples import GENERATORS, figures
+from samples import GENERATORS, figures
 
 pytestmark = pytest.mark.integration
 NOVEMBER, DECEMBER = dt.date(2021, 11, 1), dt.date(2021, 12, 1)

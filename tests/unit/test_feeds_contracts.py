@@ -15,10 +15,9 @@ import pytest
 from include import config
 from include.ingest.contract import COLUMN_TYPES, contracts
 from include.ingest.load import discover, parse_delivery
-from include.samples import GENERATORS, figures, measures
-from include.samples.common import arrival_day, counties
-from include.samples.delivery import Source
-from include.samples.measures import Cube
+from samples import GENERATORS, figures, measures
+from samples.common import arrival_day, counties
+from samples.measures import Cube
 
 SCALE = 0.01
 MONTHS = (1, 12)
@@ -71,28 +70,6 @@ def test_contract_is_complete(feed):
     if feed in PERSON_FEEDS:
         ids = {c.name for c in detail.columns if c.type == "resident_id"}
         assert PERSON_FEEDS[feed] in ids
-
-
-@pytest.mark.parametrize("feed", sorted(GENERATORS))
-def test_file_names_match_the_contract(feed):
-    contract, module = contracts()[feed], GENERATORS[feed]
-    for month in range(1, 13):
-        assert contract.match(module.file_name(month)) == (config.YEAR, month)
-
-
-@pytest.mark.parametrize("feed", NEW_FEEDS)
-def test_headers_are_the_contracts(feed):
-    """Every header the generator prints is an alias of the contract column of the same name."""
-    source: Source = GENERATORS[feed].SOURCE
-    detail, totals = contracts()[feed].section("detail"), contracts()[feed].section("control_totals")
-    aliases = {c.name: c.aliases for c in detail.columns}
-    assert [c.name for c in source.layout.detail] == [c.name for c in detail.columns]
-    for column in source.layout.detail:
-        assert column.header in aliases[column.name], (feed, column.header)
-    total_aliases = {c.name: c.aliases for c in totals.columns}
-    assert source.layout.county_header in total_aliases["county"]
-    for total in source.layout.totals:
-        assert total.header in total_aliases[total.name], (feed, total.header)
 
 
 @pytest.mark.parametrize("feed", sorted(GENERATORS))

@@ -10,15 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from include import config, samples
-from include.samples import GENERATORS, microcredit, population
+import samples
+from include import config
+from samples import GENERATORS, microcredit, population
 
 SCALE = 0.01
 MONTHS = (1, 7, 12)
 SCRIPT = """
 import hashlib, sys
 from pathlib import Path
-from include.samples import GENERATORS
+from samples import GENERATORS
 landing = Path(sys.argv[1])
 for module in GENERATORS.values():
     for path in module.generate(landing, months=(1, 7, 12), scale=0.01):

@@ -22,7 +22,7 @@ import pytest
 
 from include import config
 from include.ingest.contract import contracts
-from include.samples import GENERATORS, figures
+from samples import GENERATORS, figures
 
 SCALE = float(os.environ.get("SQW_FIGURES_SCALE", "1"))
 KEY = b"test-key-for-published-figures-0"

@@ -17,7 +17,7 @@ import pytest
 from include import config
 from include.ingest.contract import contracts
 from include.ingest.load import discover, parse_delivery
-from include.samples import GENERATORS, figures, indicator_report
+from samples import GENERATORS, figures, indicator_report
 
 SCALE = 0.01
 MONTHS = (1, 2, 3, 12)

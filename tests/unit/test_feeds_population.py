@@ -6,7 +6,7 @@ from collections import Counter
 
 from include.ingest.counties import resolve
 from include.ingest.ids import validate
-from include.samples import (
+from samples import (
     disability_subsidies,
     early_warning,
     employment,

@@ -3,7 +3,7 @@
 import csv
 
 from include import config
-from include.samples import microcredit
+from samples import microcredit
 
 
 def test_december_control_totals_equal_the_published_table():

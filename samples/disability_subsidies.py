@@ -15,11 +15,11 @@ from collections.abc import Iterator
 from functools import cache
 
 from include import config
-from include.samples import figures, social_assistance
-from include.samples.common import apportion, scaled
-from include.samples.delivery import Col, Layout, Source, Total
-from include.samples.measures import measure
-from include.samples.population import Household, Spell, Unit, allocate, build, draw, roster, split
+from samples import figures, social_assistance
+from samples.common import apportion
+from samples.delivery import Layout, Source, Total
+from samples.measures import measure
+from samples.population import Household, Spell, Unit, allocate, build, draw, roster, split
 
 FEED = "disability_subsidies"
 LIVING, CARE = "困难残疾人生活补贴", "重度残疾人护理补贴"
@@ -30,25 +30,12 @@ ALSO_LIVING = 0.35  # share of 护理补贴 recipients who also receive the 生�
 LAYOUT = Layout(
     feed=FEED,
     stem="残疾人两项补贴",
-    name="残疾人两项补贴发放",
-    detail=(
-        Col("county", "县(市、区)", "county"),
-        Col("township", "乡镇(街道)"),
-        Col("village", "村(社区)"),
-        Col("person_id", "残疾人身份证号"),
-        Col("disability_type", "残疾类别"),
-        Col("disability_grade", "残疾等级"),
-        Col("subsidy_type", "补贴类型"),
-        Col("amount", "发放金额(元)"),
-        Col("report_month", "发放年月", "month"),
-    ),
     totals=(
-        Total("living_persons", "生活补贴人数", measure("count_distinct", "person_id", subsidy_type=LIVING)),
-        Total("living_amount", "生活补贴金额(元)", measure("sum", "amount", subsidy_type=LIVING)),
-        Total("care_persons", "护理补贴人数", measure("count_distinct", "person_id", subsidy_type=CARE)),
-        Total("care_amount", "护理补贴金额(元)", measure("sum", "amount", subsidy_type=CARE)),
+        Total("living_persons", measure("count_distinct", "person_id", subsidy_type=LIVING)),
+        Total("living_amount", measure("sum", "amount", subsidy_type=LIVING)),
+        Total("care_persons", measure("count_distinct", "person_id", subsidy_type=CARE)),
+        Total("care_amount", measure("sum", "amount", subsidy_type=CARE)),
     ),
-    deadline_day=10,
     form="csv",
     encoding="utf-8-sig",
     county_style="short",
@@ -61,7 +48,7 @@ Payment = tuple[Spell, int, int, str, str]  # spell, monthly amount, extra with 
 def targets(scale: float = 1.0) -> dict[str, int]:
     """The city totals the detail adds up to (base units), by figure code."""
     codes = ("disability_living_persons", "disability_living_amount", "disability_care_persons")
-    return {code: scaled(figures.base(code), scale) for code in (*codes, "disability_care_amount")}
+    return figures.at_scale((*codes, "disability_care_amount"), scale)
 
 
 @cache

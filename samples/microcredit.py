@@ -19,38 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from include import config
-from include.samples.common import apportion, month_end, resident_id, stamp_received, write_xlsx
+from include.ingest.contract import contracts
+from samples.common import apportion, county_code, month_end, resident_id, stamp_received, write_xlsx
+from samples.delivery import headers
 
 FEED = "microcredit"
 BANKS = ("农商银行", "邮储银行", "农业银行", "中原银行")
 ISSUE_WEIGHTS = (6, 10, 14, 12, 10, 8, 7, 7, 8, 7, 6, 5)  # new loans by month: spring-heavy
 NEW_AMOUNT_TOTAL = 1_190_000  # 11.9亿元 in units of 0.1万元, the published 2021 new-loan total
 WRITTEN_AS = {"睢县": "睢　县", "示范区": "城乡一体化示范区", "梁园区": "商丘市梁园区"}
-DETAIL_HEADER = (
-    "县(市、区)",
-    "乡镇",
-    "行政村",
-    "借款人身份证号",
-    "户类型",
-    "贷款账号",
-    "贷款银行",
-    "放款日期",
-    "到期日期",
-    "贷款金额(万元)",
-    "贷款余额(万元)",
-    "当月还款(万元)",
-    "统计月份",
-)
-TOTALS_HEADER = (
-    "县(市、区)",
-    "享受政策的已脱贫户数",
-    "享受政策的监测户数",
-    "目前总贷款余额户数",
-    "当年新增户数",
-    "当年新增户贷率",
-    "总贷款余额户贷率",
-    "排名",
-)
+DETAIL_HEADER, TOTALS_HEADER = (headers(FEED, role) for role in ("detail", "control_totals"))
 
 
 @dataclass(frozen=True)
@@ -99,9 +77,7 @@ def targets(scale: float = 1.0) -> list[CountyTarget]:
 
 
 def _region(county: str) -> str:
-    from include.ingest.counties import resolve  # noqa: PLC0415
-
-    code = resolve(county) or config.CITY_CODE
+    code = county_code(county)
     return "411402" if code == "411499" else code  # 示范区 residents are registered in 梁园区
 
 
@@ -224,6 +200,7 @@ def file_name(month: int) -> str:
 def generate(landing: Path, months: range = range(1, 13), scale: float = 1.0) -> list[Path]:
     """Write the monthly workbooks into ``landing/microcredit``; returns their paths."""
     all_accounts = accounts(scale)
+    sheets = {section.role: section.sheet for section in contracts()[FEED].sections}
     paths = []
     for month in months:
         path = landing / FEED / file_name(month)
@@ -231,8 +208,13 @@ def generate(landing: Path, months: range = range(1, 13), scale: float = 1.0) ->
         write_xlsx(
             path,
             [
-                ("明细", title.format("明细表"), DETAIL_HEADER, snapshot(all_accounts, month)),
-                ("汇总", title.format("通报表"), TOTALS_HEADER, control_totals(all_accounts, month, scale)),
+                (sheets["detail"], title.format("明细表"), DETAIL_HEADER, snapshot(all_accounts, month)),
+                (
+                    sheets["control_totals"],
+                    title.format("通报表"),
+                    TOTALS_HEADER,
+                    control_totals(all_accounts, month, scale),
+                ),
             ],
         )
         stamp_received(path, dt.date(config.YEAR, month, 1), day=5)

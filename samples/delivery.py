@@ -1,11 +1,12 @@
 """How a department's monthly file looks, and the one writer every sample feed uses.
 
 A ``Layout`` is a department's template: file-name stem, format (.xlsx, or a CSV pair in UTF-8,
-UTF-8 with BOM or GB18030), headers as printed, and how it writes counties, months, dates and
-amounts. A ``Source`` joins a layout to the feed's records (canonical tuples: county codes, ISO
-dates, amounts in 元) and writes each month in one pass: every record is printed and counted into a
-``Cube`` from which the 汇总 sheet (one row per county plus 商丘市) and the month's figures come, so
-the control totals always agree with the detail. The figures are remembered for the indicator report.
+UTF-8 with BOM or GB18030), how its 汇总 columns are computed, and how it writes counties, months,
+dates and amounts; its sheets, columns, headers and deadline are the feed contract's. A ``Source``
+joins a layout to the feed's records (canonical tuples: county codes, ISO dates, amounts in 元) and
+writes each month in one pass: every record is printed and counted into a ``Cube`` from which the 汇总
+sheet (one row per county plus 商丘市) and the month's figures come, so the control totals always
+agree with the detail. The figures are remembered for the indicator report.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from include import config
-from include.samples import figures
-from include.samples.common import (
+from include.ingest.contract import Column, Contract, contracts
+from samples import figures
+from samples.common import (
     arrival_day,
     counties,
     county_as_written,
@@ -31,7 +34,7 @@ from include.samples.common import (
     write_csv,
     write_xlsx,
 )
-from include.samples.measures import Cube, Number, Spec, total, value
+from samples.measures import Cube, Number, Spec, total, value
 
 Record = tuple[Any, ...]
 Givens = Mapping[str, Mapping[str, Number]]
@@ -39,8 +42,9 @@ Givens = Mapping[str, Mapping[str, Number]]
 
 @dataclass(frozen=True)
 class Col:
-    """A detail column: canonical name (the contract's), header as printed, and how values print:
-    ``plain``, ``county``, ``wan`` (元 printed in 万元), ``dash`` (zero printed as —), ``date``, ``month``."""
+    """A printed column: canonical name (the contract's), header as printed, and how values print:
+    ``plain``, ``county``, ``wan`` (元 printed in 万元), ``dash`` (zero printed as —), ``date``, ``month``,
+    ``rate`` (a percent)."""
 
     name: str
     header: str
@@ -49,45 +53,89 @@ class Col:
 
 @dataclass(frozen=True)
 class Total:
-    """A 汇总 column: aggregated from the detail (``measure``), given per county (``given``: plans and
-    eligible counts the detail cannot carry), or a percent of two other columns (``rate_of``)."""
+    """How a 汇总 column is computed: aggregated from the detail (``measure``), given per county (``given``:
+    plans and eligible counts the detail cannot carry), or a percent of two other columns (``rate_of``)."""
 
     name: str
-    header: str
     measure: Spec | None = None
     rate_of: tuple[str, str] | None = None
     given: bool = False
-    form: str = "plain"
 
 
 @dataclass(frozen=True)
 class Layout:
-    """A department's monthly template: file names, format and encoding, headers, and writing styles."""
+    """A department's monthly template: file names, format and encoding, what its totals are, writing styles.
+
+    The sheets, their columns (in the contract's order, each headed by its first alias) and the deadline
+    are the feed contract's; a record of the feed is a tuple of the detail columns' values.
+    """
 
     feed: str
     stem: str  # file name: <stem>_<yyyy>-<mm>.xlsx, or <stem>_<yyyy>-<mm>_<sheet>.csv
-    name: str  # the template's title, e.g. 社会救助资金发放
-    detail: tuple[Col, ...]
-    totals: tuple[Total, ...]
-    deadline_day: int
+    totals: tuple[Total, ...]  # every 汇总 column of the contract but the county
+    name: str | None = None  # the template's title when it is not the contract's name_zh
     form: str = "xlsx"
     encoding: str = "utf-8"
     county_style: str = "official"
     month_style: str = "iso"
     date_style: str = "iso"
-    county_header: str = "县(市、区)"
-    detail_sheet: str = "明细"
-    totals_sheet: str = "汇总"
+    dashes: tuple[str, ...] = ()  # detail columns whose zeros print as —
+
+    @property
+    def contract(self) -> Contract:
+        return contracts()[self.feed]
+
+    @cached_property
+    def detail(self) -> tuple[Col, ...]:
+        return self._printed("detail")
+
+    @cached_property
+    def totals_printed(self) -> tuple[Col, ...]:
+        """The 汇总 columns, the county first."""
+        return self._printed("control_totals")
+
+    def _printed(self, role: str) -> tuple[Col, ...]:
+        columns = self.contract.section(role).columns
+        return tuple(
+            Col(c.name, header, self._form(c, role))
+            for c, header in zip(columns, headers(self.feed, role), strict=True)
+        )
+
+    def _form(self, column: Column, role: str) -> str:
+        """How a column prints: by its contract type, or in 万 when its first alias is in 万元 (万千瓦时)."""
+        if role == "detail" and column.name in self.dashes:
+            return "dash"
+        if column.type in ("county", "date", "month", "rate"):
+            return column.type
+        unit = next(iter(column.aliases.values()))
+        return "wan" if unit is not None and unit.startswith("万") else "plain"
+
+    @property
+    def deadline_day(self) -> int:
+        return self.contract.deadline_day
+
+    @property
+    def detail_sheet(self) -> str:
+        return self.contract.section("detail").sheet
+
+    @property
+    def totals_sheet(self) -> str:
+        return self.contract.section("control_totals").sheet
 
     def title(self, sheet: str, month: dt.date) -> str:
         kind = "明细表" if sheet == self.detail_sheet else "汇总表"
-        return f"商丘市{self.name}{kind}（{month.year}年{month.month}月）"
+        return f"商丘市{self.name or self.contract.name_zh}{kind}（{month.year}年{month.month}月）"
 
     def file_names(self, month: int) -> list[str]:
         stem = f"{self.stem}_{config.YEAR}-{month:02d}"
         if self.form == "xlsx":
             return [f"{stem}.xlsx"]
         return [f"{stem}_{self.detail_sheet}.csv", f"{stem}_{self.totals_sheet}.csv"]
+
+
+def headers(feed: str, role: str) -> tuple[str, ...]:
+    """The headers a feed's sheet prints (``detail`` or ``control_totals``): each contract column's first alias."""
+    return tuple(next(iter(column.aliases)) for column in contracts()[feed].section(role).columns)
 
 
 def _county_names(layout: Layout) -> Callable[[Any], Any]:
@@ -163,7 +211,8 @@ def printer(layout: Layout, forms: Sequence[str]) -> Callable[[Record], list[Any
 
 
 def control_totals(layout: Layout, cube: Cube, givens: Givens) -> list[Record]:
-    """The 汇总 rows as canonical tuples: (county code, *values) per county in table order, then 商丘市."""
+    """The 汇总 rows as canonical tuples in the contract's column order (the county as its code), per county
+    in table order, then 商丘市."""
     codes = [c.code for c in counties()]
     columns: dict[str, dict[str, Any]] = {}
     for column in layout.totals:
@@ -178,7 +227,11 @@ def control_totals(layout: Layout, cube: Cube, givens: Givens) -> list[Record]:
         if column.rate_of is not None:
             num, den = (columns[name] for name in column.rate_of)
             columns[column.name] = {code: figures.rate(num[code], den[code], 2) for code in num}
-    return [(code, *(columns[c.name][code] for c in layout.totals)) for code in [*codes, config.CITY_CODE]]
+    printed = layout.totals_printed
+    return [
+        tuple(code if c.form == "county" else columns[c.name][code] for c in printed)
+        for code in [*codes, config.CITY_CODE]
+    ]
 
 
 def _no_givens(month: int, scale: float) -> Givens:
@@ -214,7 +267,7 @@ class Source:
         return Cube([c.name for c in self.layout.detail], [*measures, *figures.specs(self.feed, "detail")])
 
     def _remember(self, month: int, scale: float, cube: Cube, totals: list[Record]) -> list[Record]:
-        names = ["county", *(t.name for t in self.layout.totals)]
+        names = [c.name for c in self.layout.totals_printed]
         county_rows = [row for row in totals if row[0] != config.CITY_CODE]
         totals_cube = Cube(names, figures.specs(self.feed, "control_totals")).add_all(county_rows)
         _REMEMBERED[(self.feed, scale, month)] = figures.compact(figures.partials(self.feed, cube, totals_cube))
@@ -239,7 +292,7 @@ class Source:
         layout, first = self.layout, dt.date(config.YEAR, month, 1)
         cube = self._cube()
         detail_print = printer(layout, [c.form for c in layout.detail])
-        totals_print = printer(layout, ["county", *(t.form for t in layout.totals)])
+        totals_print = printer(layout, [c.form for c in layout.totals_printed])
 
         def detail_rows() -> Iterator[list[Any]]:
             for record in self.records(month, scale):
@@ -251,7 +304,7 @@ class Source:
             yield from map(totals_print, self._remember(month, scale, cube, rows))
 
         detail_header = [c.header for c in layout.detail]
-        totals_header = [layout.county_header, *(t.header for t in layout.totals)]
+        totals_header = [c.header for c in layout.totals_printed]
         paths = [folder / name for name in layout.file_names(month)]
         if layout.form == "xlsx":
             write_xlsx(

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from functools import cache
 
 from include import config
-from include.samples import figures
-from include.samples.common import apportion, apportion_in, month_end, scaled
-from include.samples.delivery import Col, Layout, Source, Total
-from include.samples.measures import measure
-from include.samples.population import build, split
+from samples import figures
+from samples.common import apportion, apportion_in, month_end, scaled
+from samples.delivery import Layout, Source, Total
+from samples.measures import measure
+from samples.population import build, split
 
 FEED = "linkage_projects"
 LISTED, WAITING, BUILDING, DONE = "入库待实施", "未开工", "在建", "已完工"
@@ -50,41 +50,21 @@ LAYOUT = Layout(
     feed=FEED,
     stem="衔接资金项目",
     name="巩固拓展脱贫攻坚成果和乡村振兴衔接资金项目进度",
-    detail=(
-        Col("project_no", "项目编号"),
-        Col("project_name", "项目名称"),
-        Col("county", "县(市、区)", "county"),
-        Col("township", "实施乡镇"),
-        Col("category", "项目类别"),
-        Col("project_type", "项目类型"),
-        Col("status", "实施状态"),
-        Col("listed_on", "入库日期", "date"),
-        Col("planned_investment", "计划总投资(万元)", "wan"),
-        Col("fiscal_funds", "对接财政资金(万元)", "wan"),
-        Col("linkage_funds", "其中：衔接资金(万元)", "wan"),
-        Col("spent", "已支出资金(万元)", "wan"),
-        Col("linkage_spent", "其中：衔接资金已支出(万元)", "wan"),
-        Col("benefit_households", "带动脱贫户数(户)"),
-        Col("benefit_persons", "带动脱贫人口(人)"),
-        Col("benefit_income", "带动增收(元)"),
-        Col("report_month", "统计月份", "month"),
-    ),
     totals=(
-        Total("library_projects", "入库项目(个)", measure("count")),
-        Total("implemented", "实施项目(个)", measure("count", status=IMPLEMENTED)),
-        Total("started", "已开工(个)", measure("count", status=[BUILDING, DONE])),
-        Total("in_progress", "在建(个)", measure("count", status=BUILDING)),
-        Total("completed", "已完工(个)", measure("count", status=DONE)),
-        Total("completion_rate", "完工率", rate_of=("completed", "implemented"), form="rate"),
-        Total("fiscal_funds", "对接财政资金(万元)", measure("sum", "fiscal_funds"), form="wan"),
-        Total("spent", "已支出(万元)", measure("sum", "spent"), form="wan"),
-        Total("spent_rate", "支出进度", rate_of=("spent", "fiscal_funds"), form="rate"),
-        Total("linkage_funds", "衔接资金(万元)", measure("sum", "linkage_funds"), form="wan"),
-        Total("linkage_spent", "衔接资金已支出(万元)", measure("sum", "linkage_spent"), form="wan"),
-        Total("linkage_spent_rate", "衔接资金支出进度", rate_of=("linkage_spent", "linkage_funds"), form="rate"),
-        Total("industry_projects", "产业项目(个)", measure("count", category=INDUSTRY, status=IMPLEMENTED)),
+        Total("library_projects", measure("count")),
+        Total("implemented", measure("count", status=IMPLEMENTED)),
+        Total("started", measure("count", status=[BUILDING, DONE])),
+        Total("in_progress", measure("count", status=BUILDING)),
+        Total("completed", measure("count", status=DONE)),
+        Total("completion_rate", rate_of=("completed", "implemented")),
+        Total("fiscal_funds", measure("sum", "fiscal_funds")),
+        Total("spent", measure("sum", "spent")),
+        Total("spent_rate", rate_of=("spent", "fiscal_funds")),
+        Total("linkage_funds", measure("sum", "linkage_funds")),
+        Total("linkage_spent", measure("sum", "linkage_spent")),
+        Total("linkage_spent_rate", rate_of=("linkage_spent", "linkage_funds")),
+        Total("industry_projects", measure("count", category=INDUSTRY, status=IMPLEMENTED)),
     ),
-    deadline_day=10,
     county_style="official",
     date_style="iso",
 )
@@ -144,19 +124,18 @@ class Group:
 
 def targets(scale: float = 1.0) -> dict[str, int]:
     """December's city totals, by figure code (helpers included); at scale 1 the published ones."""
-    count = {
-        c: scaled(figures.base(c), scale)
-        for c in (
+    count = figures.at_scale(
+        (
             "industry_projects_completed",
             "linkage_projects_completed",
             "linkage_projects_in_progress",
             "project_library_projects",
-        )
-    }
+        ),
+        scale,
+    )
     industry_building = scaled(figures.base("industry_projects") - figures.base("industry_projects_completed"), scale)
-    money = {
-        c: scaled(figures.base(c), scale)
-        for c in (
+    money = figures.at_scale(
+        (
             "industry_project_funds",
             "industry_project_funds_paid",
             "finance_funds",
@@ -164,8 +143,9 @@ def targets(scale: float = 1.0) -> dict[str, int]:
             "linkage_funds",
             "linkage_funds_spent",
             "project_library_funds",
-        )
-    }
+        ),
+        scale,
+    )
     industry = count["industry_projects_completed"] + industry_building
     types = apportion(industry, [figures.base(f"industry_projects_{name}") for name in INDUSTRY_FIGURES])
     households = scaled(figures.base("industry_benefit_households"), scale)

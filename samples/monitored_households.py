@@ -14,9 +14,9 @@ import datetime as dt
 from collections.abc import Iterator
 
 from include import config
-from include.samples.delivery import Col, Layout, Source, Total
-from include.samples.measures import measure
-from include.samples.population import CATEGORIES, CATEGORY_CODES, build, monitored_cells
+from samples.delivery import Layout, Source, Total
+from samples.measures import measure
+from samples.population import CATEGORIES, CATEGORY_CODES, build, monitored_cells
 
 FEED = "monitored_households"
 YES, NO = "是", "否"
@@ -26,52 +26,24 @@ def _category_totals() -> tuple[Total, ...]:
     found: list[Total] = []
     for category in CATEGORIES:
         code = CATEGORY_CODES[category]
-        found.append(Total(f"{code}_households", f"{category}(户)", measure("count", category=category)))
-        found.append(Total(f"{code}_persons", f"{category}(人)", measure("sum", "persons", category=category)))
-        found.append(
-            Total(
-                f"{code}_cleared_households",
-                f"{category}已消除风险(户)",
-                measure("count", category=category, risk_cleared=YES),
-            )
-        )
-        found.append(
-            Total(
-                f"{code}_cleared_persons",
-                f"{category}已消除风险(人)",
-                measure("sum", "persons", category=category, risk_cleared=YES),
-            )
-        )
+        found.append(Total(f"{code}_households", measure("count", category=category)))
+        found.append(Total(f"{code}_persons", measure("sum", "persons", category=category)))
+        found.append(Total(f"{code}_cleared_households", measure("count", category=category, risk_cleared=YES)))
+        found.append(Total(f"{code}_cleared_persons", measure("sum", "persons", category=category, risk_cleared=YES)))
     return tuple(found)
 
 
 LAYOUT = Layout(
     feed=FEED,
     stem="防返贫监测对象",
-    name="防止返贫监测对象（三类户）",
-    detail=(
-        Col("county", "县(市、区)", "county"),
-        Col("township", "乡镇"),
-        Col("village", "行政村"),
-        Col("household_no", "户编号"),
-        Col("head_id", "户主身份证号"),
-        Col("category", "监测对象类别"),
-        Col("persons", "家庭人口数"),
-        Col("identified_on", "识别纳入时间", "date"),
-        Col("risk_type", "主要风险类型"),
-        Col("risk_cleared", "风险是否消除"),
-        Col("income_per_capita", "家庭人均纯收入(元)"),
-        Col("report_month", "统计月份", "month"),
-    ),
     totals=(
-        Total("households", "三类户(户)", measure("count")),
-        Total("persons", "三类户(人)", measure("sum", "persons")),
+        Total("households", measure("count")),
+        Total("persons", measure("sum", "persons")),
         *_category_totals(),
-        Total("cleared_households", "已消除风险(户)", measure("count", risk_cleared=YES)),
-        Total("cleared_persons", "已消除风险(人)", measure("sum", "persons", risk_cleared=YES)),
-        Total("cleared_share", "风险消除户数占比", rate_of=("cleared_households", "households"), form="rate"),
+        Total("cleared_households", measure("count", risk_cleared=YES)),
+        Total("cleared_persons", measure("sum", "persons", risk_cleared=YES)),
+        Total("cleared_share", rate_of=("cleared_households", "households")),
     ),
-    deadline_day=5,
     county_style="official",
     month_style="cn",
     date_style="iso",

@@ -20,8 +20,7 @@ from typing import Any
 
 from include import config
 from include.ingest.contract import contracts
-from include.ingest.counties import resolve
-from include.samples import (
+from samples import (
     disability_subsidies,
     early_warning,
     education_aid,
@@ -37,49 +36,35 @@ from include.samples import (
     student_loans,
     water_projects,
 )
-from include.samples.common import counties
-from include.samples.delivery import Col, Layout, Source, Total
-from include.samples.measures import Cube, Number, measure
-from include.samples.population import microcredit_accounts
+from samples.common import counties, county_code
+from samples.delivery import Layout, Source, Total
+from samples.measures import Cube, Number, measure
+from samples.population import microcredit_accounts
 
 FEED = "indicator_report"
-SOURCES = {
-    module.FEED: module.SOURCE
-    for module in (
-        social_assistance,
-        disability_subsidies,
-        employment,
-        education_aid,
-        student_loans,
-        housing_renovation,
-        linkage_projects,
-        water_projects,
-        poverty_assets,
-        pv_stations,
-        monitored_households,
-        early_warning,
-    )
-}
+DECLARED = (  # the feeds of a Layout whose figures the report declares (and microcredit's)
+    social_assistance,
+    disability_subsidies,
+    employment,
+    education_aid,
+    student_loans,
+    housing_renovation,
+    linkage_projects,
+    water_projects,
+    poverty_assets,
+    pv_stations,
+    monitored_households,
+    early_warning,
+)
+SOURCES = {module.FEED: module.SOURCE for module in DECLARED}
 
 LAYOUT = Layout(
     feed=FEED,
     stem="巩固衔接指标报表",
-    name="巩固拓展脱贫攻坚成果主要指标",
-    detail=(
-        Col("county", "县(市、区)", "county"),
-        Col("department", "填报单位"),
-        Col("indicator_code", "指标代码"),
-        Col("indicator_name", "指标名称"),
-        Col("value", "指标值"),
-        Col("unit", "计量单位"),
-        Col("as_of", "统计截止"),
-        Col("report_month", "统计月份", "month"),
-    ),
     totals=(
-        Total("indicators", "填报指标数", measure("count")),
-        Total("departments", "填报单位数", measure("count_distinct", "department")),
+        Total("indicators", measure("count")),
+        Total("departments", measure("count_distinct", "department")),
     ),
-    deadline_day=12,
     county_style="official",
     month_style="cn",
 )
@@ -93,12 +78,12 @@ def _microcredit_partials(month: int, scale: float) -> figures.Partials:
     detail = Cube(columns, figures.specs("microcredit", "detail"))
     for row in microcredit.snapshot(accounts, month):
         amount, balance = (Decimal(repr(row[i])) * 10_000 for i in (9, 10))
-        detail.add((resolve(str(row[0])), row[3], row[7], amount, balance))
+        detail.add((county_code(str(row[0])), row[3], row[7], amount, balance))
     names = ["county", "lifted_households", "monitored_households"]
     totals = Cube(names, figures.specs("microcredit", "control_totals"))
     for row in microcredit.control_totals(accounts, month, scale):
         if row[0] != "商丘市":
-            totals.add((resolve(str(row[0])), row[1], row[2]))
+            totals.add((county_code(str(row[0])), row[1], row[2]))
     return figures.compact(figures.partials("microcredit", detail, totals))
 
 

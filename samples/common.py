@@ -15,10 +15,13 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from include import config
-from include.ingest.ids import check_digit
 
 FIXED_STAMP = (2021, 1, 1, 0, 0, 0)
 CST = dt.timezone(dt.timedelta(hours=8))
+# GB 11643: the weights of an ID's first 17 digits, and the check character by weighted sum mod 11. The
+# samples' own copy: the ingest's ID check must be able to catch the generator getting it wrong.
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CHECK = "10X98765432"
 
 
 def resident_id(rng: random.Random, region: str, taken: set[str]) -> str:
@@ -26,7 +29,7 @@ def resident_id(rng: random.Random, region: str, taken: set[str]) -> str:
     while True:
         born = dt.date(1950, 1, 1) + dt.timedelta(days=rng.randrange(365 * 50))
         first17 = f"{region}{born:%Y%m%d}{rng.randrange(1000):03d}"
-        value = first17 + check_digit(first17)
+        value = first17 + _CHECK[_weighted(first17) % 11]
         if value not in taken:
             taken.add(value)
             return value
@@ -37,7 +40,8 @@ _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG = "http://schemas.openxmlformats.org/package/2006"
 
 
-def _cell(ref: str, value: object) -> str:
+def cell(ref: str, value: object) -> str:
+    """A worksheet cell at ``ref`` (A1): a number, an inline string, or nothing for None and ""."""
     if value is None or value == "":
         return ""
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -46,13 +50,13 @@ def _cell(ref: str, value: object) -> str:
 
 
 def _sheet_xml(title: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:
-    letters = [_column_letter(i + 1) for i in range(max(len(header), 1) + 8)]
+    letters = [column_letter(i + 1) for i in range(max(len(header), 1) + 8)]
     yield f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet {_NS}><sheetData>'
     head: list[Sequence[object]] = [[title], list(header)]
     for number, row in enumerate(head, start=1):
-        yield f'<row r="{number}">' + "".join(_cell(f"{letters[i]}{number}", v) for i, v in enumerate(row)) + "</row>"
+        yield f'<row r="{number}">' + "".join(cell(f"{letters[i]}{number}", v) for i, v in enumerate(row)) + "</row>"
     for number, row in enumerate(rows, start=3):
-        yield f'<row r="{number}">' + "".join(_cell(f"{letters[i]}{number}", v) for i, v in enumerate(row)) + "</row>"
+        yield f'<row r="{number}">' + "".join(cell(f"{letters[i]}{number}", v) for i, v in enumerate(row)) + "</row>"
     yield "</sheetData>"
     if len(header) > 1:
         yield f'<mergeCells count="1"><mergeCell ref="A1:{letters[len(header) - 1]}1"/></mergeCells>'
@@ -73,13 +77,26 @@ def write_xlsx(
     they are stored, as the microcredit sample always has been).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    names = [name for name, *_ in sheets]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for name, text in package_parts([name for name, *_ in sheets]).items():
+            archive.writestr(zipfile.ZipInfo(name, date_time=FIXED_STAMP), text, zipfile.ZIP_DEFLATED)
+        for i, (_, title, header, rows) in enumerate(sheets, start=1):
+            info = zipfile.ZipInfo(f"xl/worksheets/sheet{i}.xml", date_time=FIXED_STAMP)
+            if compress:
+                info.compress_type = zipfile.ZIP_DEFLATED
+            with archive.open(info, "w") as handle:
+                for chunk in _sheet_xml(title, header, rows):
+                    handle.write(chunk.encode("utf-8"))
+
+
+def package_parts(names: Sequence[str]) -> dict[str, str]:
+    """The parts of a workbook of sheets ``names`` but the worksheets (``xl/worksheets/sheet<n>.xml``)."""
     overrides = "".join(
         f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/'
         f'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
         for i in range(1, len(names) + 1)
     )
-    parts = {
+    return {
         "[Content_Types].xml": f'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="{_PKG}/content-types">'
         '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
         '<Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" '
@@ -98,19 +115,10 @@ def write_xlsx(
         )
         + "</Relationships>",
     }
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        for name, text in parts.items():
-            archive.writestr(zipfile.ZipInfo(name, date_time=FIXED_STAMP), text, zipfile.ZIP_DEFLATED)
-        for i, (_, title, header, rows) in enumerate(sheets, start=1):
-            info = zipfile.ZipInfo(f"xl/worksheets/sheet{i}.xml", date_time=FIXED_STAMP)
-            if compress:
-                info.compress_type = zipfile.ZIP_DEFLATED
-            with archive.open(info, "w") as handle:
-                for chunk in _sheet_xml(title, header, rows):
-                    handle.write(chunk.encode("utf-8"))
 
 
-def _column_letter(number: int) -> str:
+def column_letter(number: int) -> str:
+    """The letters of the ``number``-th column (1: A, 27: AA)."""
     letters = ""
     while number:
         number, rest = divmod(number - 1, 26)
@@ -148,14 +156,17 @@ def apportion(total: int, weights: Sequence[float]) -> list[int]:
 CITY_NAME = "商丘市"
 
 
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK = "10X98765432"
 _SERIAL_SUMS = tuple(8 * (n // 100) + 4 * (n // 10 % 10) + 2 * (n % 10) for n in range(1000))
+
+
+def _weighted(digits: str) -> int:
+    """The GB 11643 weighted sum of an ID's first digits."""
+    return sum(int(digit) * weight for digit, weight in zip(digits, _WEIGHTS, strict=False))
 
 
 @cache
 def _region_sum(region: str) -> int:
-    return sum(int(digit) * weight for digit, weight in zip(region, _WEIGHTS, strict=False))
+    return _weighted(region)
 
 
 @cache
@@ -171,7 +182,7 @@ def _stem(region: str, ordinal: int) -> tuple[str, int]:
 def person_id(rng: random.Random, region: str, born: dt.date, taken: set[str]) -> str:
     """A valid ID of someone born on ``born`` and registered in ``region``, unique in ``taken`` (added to it).
 
-    The same as ``check_digit`` computes, with the weighted sum of region and birth date cached.
+    The same check digit as ``resident_id``'s, with the weighted sum of region and birth date cached.
     """
     stem, weighted = _stem(region, born.toordinal())
     while True:
@@ -195,15 +206,36 @@ class County:
 
 
 @cache
+def _reference() -> tuple[dict[str, str], ...]:
+    """The county reference (dbt_project/seeds/ref_counties.csv) in the order of the city's tables."""
+    with open(config.REFERENCE_DIR / "ref_counties.csv", encoding="utf-8") as handle:
+        return tuple(sorted(csv.DictReader(handle), key=lambda row: int(row["sort_order"])))
+
+
+@cache
 def counties() -> tuple[County, ...]:
     """The ten county-level units in the order of the city's tables (the city row excluded)."""
-    with open(config.REFERENCE_DIR / "ref_counties.csv", encoding="utf-8") as handle:
-        rows = sorted(csv.DictReader(handle), key=lambda row: int(row["sort_order"]))
     return tuple(
         County(row["county_code"], row["county_name"], (row["aliases"].split("|")[0] or row["county_name"]))
-        for row in rows
+        for row in _reference()
         if row["county_code"] != config.CITY_CODE
     )
+
+
+@cache
+def _codes() -> dict[str, str]:
+    return {
+        name: row["county_code"]
+        for row in _reference()
+        for name in (row["county_name"], *filter(None, row["aliases"].split("|")))
+    }
+
+
+def county_code(written: str) -> str:
+    """The code of a county (or 商丘市) as the samples write it: official name, alias, prefixed with 商丘市,
+    or spaced with a full-width space (``county_as_written``, microcredit's ``WRITTEN_AS``)."""
+    name = written.replace("\u3000", "")
+    return _codes().get(name) or _codes()[name.removeprefix(CITY_NAME)]
 
 
 def county_as_written(code: str, style: str) -> str:

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from functools import cache
 
 from include import config
-from include.samples import figures
-from include.samples.common import apportion_in, counties, scaled
-from include.samples.delivery import Col, Layout, Source, Total
-from include.samples.measures import measure
-from include.samples.population import split
+from samples import figures
+from samples.common import apportion_in, counties
+from samples.delivery import Layout, Source, Total
+from samples.measures import measure
+from samples.population import split
 
 FEED = "water_projects"
 STARTED = ("在建", "已完工")
@@ -34,27 +34,14 @@ QUANTUM = 100  # 元: amounts are printed in 万元 with two decimals
 LAYOUT = Layout(
     feed=FEED,
     stem="四水共治项目",
-    name="四水共治项目建设进度",
-    detail=(
-        Col("project_no", "项目编号"),
-        Col("project_name", "项目名称"),
-        Col("county", "县(市、区)", "county"),
-        Col("water_type", "项目类型"),
-        Col("status", "建设状态"),
-        Col("total_investment", "总投资(万元)", "wan"),
-        Col("planned_2021", "2021年度计划投资(万元)", "wan"),
-        Col("completed_2021", "年度完成投资(万元)", "wan"),
-        Col("report_month", "统计月份", "month"),
-    ),
     totals=(
-        Total("projects", "项目数(个)", measure("count")),
-        Total("started", "已开工(个)", measure("count", status=list(STARTED))),
-        Total("total_investment", "总投资(万元)", measure("sum", "total_investment"), form="wan"),
-        Total("planned_2021", "年度计划投资(万元)", measure("sum", "planned_2021"), form="wan"),
-        Total("completed_2021", "年度完成投资(万元)", measure("sum", "completed_2021"), form="wan"),
-        Total("completion_rate", "年度投资完成率", rate_of=("completed_2021", "planned_2021"), form="rate"),
+        Total("projects", measure("count")),
+        Total("started", measure("count", status=list(STARTED))),
+        Total("total_investment", measure("sum", "total_investment")),
+        Total("planned_2021", measure("sum", "planned_2021")),
+        Total("completed_2021", measure("sum", "completed_2021")),
+        Total("completion_rate", rate_of=("completed_2021", "planned_2021")),
     ),
-    deadline_day=10,
     county_style="official",
     month_style="cn",
 )
@@ -89,7 +76,7 @@ class Project:
 def targets(scale: float = 1.0) -> dict[str, int]:
     """The city totals of December's register, by figure code."""
     codes = ("water_projects", "water_total_investment", "water_planned_2021", "water_completed_2021")
-    return {code: scaled(figures.base(code), scale) for code in codes}
+    return figures.at_scale(codes, scale)
 
 
 @cache

@@ -16,11 +16,11 @@ from decimal import Decimal
 from functools import cache
 
 from include import config
-from include.samples import figures
-from include.samples.common import apportion, scaled
-from include.samples.delivery import Col, Layout, Source, Total
-from include.samples.measures import measure
-from include.samples.population import build, split
+from samples import figures
+from samples.common import apportion
+from samples.delivery import Layout, Source, Total
+from samples.measures import measure
+from samples.population import build, split
 
 FEED = "pv_stations"
 SUN = (6.0, 6.5, 8.5, 9.5, 10.5, 10.0, 9.5, 9.5, 8.5, 8.0, 6.5, 6.0)  # generation by month
@@ -29,25 +29,11 @@ OUTAGE = {"正常": 1.0, "检修": 0.6, "故障": 0.25}
 LAYOUT = Layout(
     feed=FEED,
     stem="村级光伏电站",
-    name="村级光伏电站上网电量及电费结算",
-    detail=(
-        Col("station_no", "电站编号"),
-        Col("station_name", "电站名称"),
-        Col("county", "县(市、区)", "county"),
-        Col("township", "乡镇"),
-        Col("village", "村"),
-        Col("capacity_kw", "装机容量(千瓦)"),
-        Col("operating_status", "运行状态"),
-        Col("grid_kwh", "上网电量(千瓦时)"),
-        Col("fee", "结算电费(元)"),
-        Col("report_month", "结算月份", "month"),
-    ),
     totals=(
-        Total("stations", "电站数(个)", measure("count_distinct", "station_no")),
-        Total("grid_kwh", "上网电量(万千瓦时)", measure("sum", "grid_kwh"), form="wan"),
-        Total("fee", "结算电费(元)", measure("sum", "fee")),
+        Total("stations", measure("count_distinct", "station_no")),
+        Total("grid_kwh", measure("sum", "grid_kwh")),
+        Total("fee", measure("sum", "fee")),
     ),
-    deadline_day=10,
     form="csv",
     encoding="gb18030",
     county_style="official",
@@ -68,7 +54,7 @@ class Station:
 
 def targets(scale: float = 1.0) -> dict[str, int]:
     """The city totals of the year, by figure code (the fee in 元; settled to the fen)."""
-    return {code: scaled(figures.base(code), scale) for code in ("pv_stations", "pv_generation", "pv_revenue")}
+    return figures.at_scale(("pv_stations", "pv_generation", "pv_revenue"), scale)
 
 
 @cache

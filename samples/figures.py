@@ -21,7 +21,8 @@ import yaml
 
 from include import config
 from include.ingest.contract import Section
-from include.samples.measures import Cube, Number, Spec, conditions, total, value
+from samples.common import scaled
+from samples.measures import Cube, Number, Spec, conditions, total, value
 
 FIGURES_FILE = Path(__file__).with_name("figures.yml")
 STATUSES = ("reproduced", "contradiction", "truncated", "bound", "not_carried")
@@ -139,6 +140,11 @@ def factor(unit: str) -> Decimal:
 def unit_of(code: str) -> str:
     figure = load()[code]
     return figure.unit if figure.unit else published()[code].unit
+
+
+def at_scale(codes: Iterable[str], scale: float) -> dict[str, int]:
+    """What the detail carries for each figure of ``codes`` at ``scale`` (``base``, scaled), by figure code."""
+    return {code: scaled(base(code), scale) for code in codes}
 
 
 def base(code: str) -> int:

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from functools import cache
 
 from include import config
-from include.samples import figures, social_assistance
-from include.samples.common import apportion_in, month_end, scaled
-from include.samples.delivery import Col, Layout, Source, Total
-from include.samples.measures import measure
-from include.samples.population import Household, build, split
+from samples import figures, social_assistance
+from samples.common import apportion_in, month_end, scaled
+from samples.delivery import Layout, Source, Total
+from samples.measures import measure
+from samples.population import Household, build, split
 
 FEED = "housing_renovation"
 DONE = "已竣工"
@@ -29,28 +29,12 @@ APPRAISAL_WEIGHTS = (30, 25, 25, 20)  # 鉴定 January–April
 LAYOUT = Layout(
     feed=FEED,
     stem="农村危房改造",
-    name="农村危房改造进度",
-    detail=(
-        Col("county", "县(市、区)", "county"),
-        Col("township", "乡镇"),
-        Col("village", "行政村"),
-        Col("head_id", "户主身份证号"),
-        Col("household_type", "对象类别"),
-        Col("household_size", "家庭人口"),
-        Col("danger_grade", "危房等级"),
-        Col("method", "改造方式"),
-        Col("appraised_on", "鉴定日期", "date"),
-        Col("progress", "改造进度"),
-        Col("subsidy", "补助资金(元)"),
-        Col("report_month", "统计月份", "month"),
-    ),
     totals=(
-        Total("households", "改造任务(户)", measure("count")),
-        Total("completed", "已竣工(户)", measure("count", progress=DONE)),
-        Total("completion_rate", "竣工率", rate_of=("completed", "households"), form="rate"),
-        Total("subsidy", "补助资金(元)", measure("sum", "subsidy")),
+        Total("households", measure("count")),
+        Total("completed", measure("count", progress=DONE)),
+        Total("completion_rate", rate_of=("completed", "households")),
+        Total("subsidy", measure("sum", "subsidy")),
     ),
-    deadline_day=10,
     county_style="short",
     date_style="slash",
 )

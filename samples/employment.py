@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from functools import cache
 
 from include import config
-from include.samples import figures
-from include.samples.common import scaled
-from include.samples.delivery import Col, Givens, Layout, Source, Total
-from include.samples.measures import measure
-from include.samples.population import Residents, Spell, Unit, age, build, draw, roster, split
+from samples import figures
+from samples.delivery import Givens, Layout, Source, Total
+from samples.measures import measure
+from samples.population import Residents, Spell, Unit, age, build, draw, roster, split
 
 FEED = "employment"
 POST = "公益岗位"
@@ -36,26 +35,12 @@ PERSON_TYPES = {"脱贫户": "脱贫人口", "监测户": "监测对象", "一�
 LAYOUT = Layout(
     feed=FEED,
     stem="脱贫劳动力务工就业",
-    name="脱贫劳动力务工就业",
-    detail=(
-        Col("county", "县(市、区)", "county"),
-        Col("township", "乡镇"),
-        Col("village", "行政村"),
-        Col("person_id", "身份证号"),
-        Col("person_type", "人员类别"),
-        Col("employment_type", "就业方式"),
-        Col("workplace", "就业地点"),
-        Col("monthly_income", "月均收入(元)"),
-        Col("employed_since", "就业时间", "date"),
-        Col("report_month", "统计月份", "month"),
-    ),
     totals=(
-        Total("target", "目标任务数(人)", given=True),
-        Total("employed", "已完成(人)", measure("count_distinct", "person_id")),
-        Total("done_rate", "完成目标进度", rate_of=("employed", "target"), form="rate"),
-        Total("public_welfare_posts", "其中公益岗位(人)", measure("count_distinct", "person_id", employment_type=POST)),
+        Total("target", given=True),
+        Total("employed", measure("count_distinct", "person_id")),
+        Total("done_rate", rate_of=("employed", "target")),
+        Total("public_welfare_posts", measure("count_distinct", "person_id", employment_type=POST)),
     ),
-    deadline_day=8,
     form="csv",
     encoding="utf-8",
 )
@@ -72,10 +57,7 @@ class Job:
 
 def targets(scale: float = 1.0) -> dict[str, int]:
     """The city totals the detail (and 汇总) add up to, by figure code."""
-    return {
-        code: scaled(figures.base(code), scale)
-        for code in ("employment_target", "employment_done", "public_welfare_posts")
-    }
+    return figures.at_scale(("employment_target", "employment_done", "public_welfare_posts"), scale)
 
 
 def _workers(residents: Residents, kinds: tuple[str, ...]) -> list[Unit]:

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from functools import cache
 
 from include import config
-from include.samples import figures
-from include.samples.common import apportion_in, scaled
-from include.samples.delivery import Col, Layout, Source, Total
-from include.samples.measures import measure
-from include.samples.population import Household, Residents, Unit, age, build, draw, split_by
+from samples import figures
+from samples.common import apportion_in, scaled
+from samples.delivery import Layout, Source, Total
+from samples.measures import measure
+from samples.population import Household, Residents, Unit, age, build, draw, split_by
 
 FEED = "education_aid"
 AID, YULU, FRESHMAN = "教育资助", "雨露计划", "新生路费"
@@ -47,28 +47,14 @@ UNIVERSITIES = (
 LAYOUT = Layout(
     feed=FEED,
     stem="学生资助发放",
-    name="学生资助资金发放",
-    detail=(
-        Col("county", "县(市、区)", "county"),
-        Col("school", "学校名称"),
-        Col("student_id", "学生身份证号"),
-        Col("guardian_id", "家长身份证号"),
-        Col("program", "资助类别"),
-        Col("item", "资助项目"),
-        Col("stage", "学段"),
-        Col("amount", "发放金额(元)"),
-        Col("paid_on", "发放日期", "date"),
-        Col("report_month", "统计月份", "month"),
-    ),
     totals=(
-        Total("aid_times", "教育资助人次", measure("count", program=AID)),
-        Total("aid_amount", "教育资助金额(元)", measure("sum", "amount", program=AID)),
-        Total("yulu_times", "雨露计划人次", measure("count", program=YULU)),
-        Total("yulu_amount", "雨露计划金额(元)", measure("sum", "amount", program=YULU)),
-        Total("freshman_persons", "新生路费人数", measure("count_distinct", "student_id", program=FRESHMAN)),
-        Total("freshman_amount", "新生路费金额(元)", measure("sum", "amount", program=FRESHMAN)),
+        Total("aid_times", measure("count", program=AID)),
+        Total("aid_amount", measure("sum", "amount", program=AID)),
+        Total("yulu_times", measure("count", program=YULU)),
+        Total("yulu_amount", measure("sum", "amount", program=YULU)),
+        Total("freshman_persons", measure("count_distinct", "student_id", program=FRESHMAN)),
+        Total("freshman_amount", measure("sum", "amount", program=FRESHMAN)),
     ),
-    deadline_day=10,
     county_style="spaced",
     month_style="cn",
     date_style="cn",

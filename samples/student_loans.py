@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from functools import cache
 
 from include import config
-from include.samples import figures
-from include.samples.common import apportion_in, scaled
-from include.samples.delivery import Col, Layout, Source, Total
-from include.samples.measures import measure
-from include.samples.population import Household, Residents, Unit, age, build, draw, split_by
+from samples import figures
+from samples.common import apportion_in
+from samples.delivery import Layout, Source, Total
+from samples.measures import measure
+from samples.population import Household, Residents, Unit, age, build, draw, split_by
 
 FEED = "student_loans"
 NEW, RELIEF = "新发放贷款", "还款救助"
@@ -43,30 +43,15 @@ UNIVERSITIES = (
 LAYOUT = Layout(
     feed=FEED,
     stem="生源地信用助学贷款",
-    name="生源地信用助学贷款",
-    detail=(
-        Col("county", "县(市、区)", "county"),
-        Col("student_id", "学生身份证号"),
-        Col("co_borrower_id", "共同借款人身份证号"),
-        Col("university", "就读高校"),
-        Col("degree", "学历层次"),
-        Col("contract_no", "合同编号"),
-        Col("business_type", "业务类型"),
-        Col("business_date", "业务日期", "date"),
-        Col("loan_year", "贷款年度"),
-        Col("loan_amount", "贷款金额(元)"),
-        Col("relief_amount", "救助金额(元)", "dash"),
-        Col("report_month", "统计月份", "month"),
-    ),
     totals=(
-        Total("loan_students", "贷款学生人数", measure("count_distinct", "student_id", business_type=NEW)),
-        Total("loan_amount", "贷款金额(元)", measure("sum", "loan_amount", business_type=NEW)),
-        Total("relief_students", "还款救助人数", measure("count_distinct", "student_id", business_type=RELIEF)),
-        Total("relief_amount", "救助金额(元)", measure("sum", "relief_amount", business_type=RELIEF)),
+        Total("loan_students", measure("count_distinct", "student_id", business_type=NEW)),
+        Total("loan_amount", measure("sum", "loan_amount", business_type=NEW)),
+        Total("relief_students", measure("count_distinct", "student_id", business_type=RELIEF)),
+        Total("relief_amount", measure("sum", "relief_amount", business_type=RELIEF)),
     ),
-    deadline_day=10,
     county_style="official",
     month_style="iso",
+    dashes=("relief_amount",),
 )
 
 
@@ -87,7 +72,7 @@ class Loan:
 def targets(scale: float = 1.0) -> dict[str, int]:
     """The city totals as of 2021-10-10 the detail adds up to, by figure code."""
     codes = ("student_loan_persons", "student_loan_amount", "student_loan_relief_persons")
-    return {code: scaled(figures.base(code), scale) for code in codes}
+    return figures.at_scale(codes, scale)
 
 
 def _students(residents: Residents, youngest: int, oldest: int) -> list[Unit]:

@@ -18,11 +18,11 @@ from functools import cache
 from typing import NamedTuple
 
 from include import config
-from include.samples import figures, pv_stations
-from include.samples.common import apportion_in, scaled
-from include.samples.delivery import Col, Layout, Source, Total
-from include.samples.measures import measure
-from include.samples.population import build, split
+from samples import figures, pv_stations
+from samples.common import apportion_in, scaled
+from samples.delivery import Layout, Source, Total
+from samples.measures import measure
+from samples.population import build, split
 
 FEED = "poverty_assets"
 REGISTERED, UNREGISTERED = "已确权登记", "未确权登记"
@@ -39,36 +39,21 @@ KINDS = {  # category -> (share, subcategories, value range in 万元, custodian
 LAYOUT = Layout(
     feed=FEED,
     stem="扶贫项目资产",
-    name="扶贫项目资产管理台账",
-    detail=(
-        Col("asset_no", "资产编号"),
-        Col("asset_name", "资产名称"),
-        Col("county", "县(市、区)", "county"),
-        Col("township", "乡镇"),
-        Col("village", "行政村"),
-        Col("category", "资产类别"),
-        Col("subcategory", "资产子类"),
-        Col("formed_year", "形成年度"),
-        Col("value", "资产价值(万元)", "wan"),
-        Col("registration", "确权登记情况"),
-        Col("custodian", "管护主体"),
-        Col("report_month", "统计月份", "month"),
-    ),
     totals=(
-        Total("assets", "资产数(个)", measure("count")),
-        Total("asset_value", "资产总值(万元)", measure("sum", "value"), form="wan"),
-        Total("registered_assets", "已确权登记(个)", measure("count", registration=REGISTERED)),
-        Total("registered_value", "已确权登记资产(万元)", measure("sum", "value", registration=REGISTERED), form="wan"),
-        Total("registered_rate", "确权登记率", rate_of=("registered_value", "asset_value"), form="rate"),
+        Total("assets", measure("count")),
+        Total("asset_value", measure("sum", "value")),
+        Total("registered_assets", measure("count", registration=REGISTERED)),
+        Total("registered_value", measure("sum", "value", registration=REGISTERED)),
+        Total("registered_rate", rate_of=("registered_value", "asset_value")),
     ),
-    deadline_day=15,
     county_style="spaced",
     month_style="cn",
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Asset:
+class _Described(NamedTuple):
+    """What an asset is and where: the register's columns from its number to its subcategory, and its custodian."""
+
     number: str
     name: str
     county: str
@@ -77,6 +62,11 @@ class Asset:
     category: str
     subcategory: str
     custodian: str
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    described: _Described
     formed: dt.date
     value: int
     registered: int | None  # month of 2021 it was registered; None: not by December
@@ -88,17 +78,6 @@ class Asset:
 def targets(scale: float = 1.0) -> dict[str, int]:
     """December's registered 2013–2020 asset value, by figure code."""
     return {"poverty_assets_registered": scaled(figures.base("poverty_assets_registered"), scale)}
-
-
-class _Described(NamedTuple):
-    number: str
-    name: str
-    county: str
-    township: str
-    village: str
-    category: str
-    subcategory: str
-    custodian: str
 
 
 def _described(rng: random.Random, code: str, scale: float, index: int, year: int) -> _Described:
@@ -152,7 +131,7 @@ def assets(scale: float = 1.0) -> list[Asset]:
             value = max(QUANTUM, round(weight * 10_000 / QUANTUM) * QUANTUM)
             late = formed.year == config.YEAR and rng.random() < 0.3
             registered = rng.randint(formed.month + 1, 12) if late else None
-        result.append(Asset(*asset, formed, value, registered))
+        result.append(Asset(asset, formed, value, registered))
     return result
 
 
@@ -161,20 +140,8 @@ def records(month: int, scale: float = 1.0) -> Iterator[tuple[object, ...]]:
     report = dt.date(config.YEAR, month, 1)
     for a in assets(scale):
         if a.formed.year < config.YEAR or a.formed.month <= month:
-            yield (
-                a.number,
-                a.name,
-                a.county,
-                a.township,
-                a.village,
-                a.category,
-                a.subcategory,
-                a.formed.year,
-                a.value,
-                a.registration(month),
-                a.custodian,
-                report.isoformat(),
-            )
+            *what, custodian = a.described
+            yield (*what, a.formed.year, a.value, a.registration(month), custodian, report.isoformat())
 
 
 SOURCE = Source(LAYOUT, records)

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from functools import cache
 
 from include import config
-from include.samples import disability_subsidies, social_assistance
-from include.samples.common import scaled
-from include.samples.delivery import Col, Layout, Source, Total
-from include.samples.measures import measure
-from include.samples.population import Household, Population, Spell, build, region, split
+from samples import disability_subsidies, social_assistance
+from samples.common import scaled
+from samples.delivery import Layout, Source, Total
+from samples.measures import measure
+from samples.population import Household, Population, Spell, build, region, split
 
 FEED = "early_warning"
 MEDICAL, DISABILITY, CIVIL = "医保局", "残联", "民政局"
@@ -35,33 +35,19 @@ STATUS = (("待核查", "已核查无风险", "已纳入监测"), (40, 50, 10))
 LAYOUT = Layout(
     feed=FEED,
     stem="防返贫监测预警",
-    name="防返贫监测行业部门预警信息",
-    detail=(
-        Col("county", "县(市、区)", "county"),
-        Col("township", "乡镇"),
-        Col("village", "行政村"),
-        Col("source", "预警部门"),
-        Col("warning_type", "预警类型"),
-        Col("person_id", "身份证号"),
-        Col("flagged_on", "预警日期", "date"),
-        Col("medical_total", "医疗总费用(元)", "dash"),
-        Col("out_of_pocket", "个人自付费用(元)", "dash"),
-        Col("check_status", "核查状态"),
-        Col("report_month", "统计月份", "month"),
-    ),
     totals=(
-        Total("flagged", "预警人数", measure("count")),
-        Total("medical_flags", "医保预警", measure("count", source=MEDICAL)),
-        Total("disability_flags", "残联预警", measure("count", source=DISABILITY)),
-        Total("civil_flags", "民政预警", measure("count", source=CIVIL)),
-        Total("enrolled", "已纳入监测", measure("count", check_status="已纳入监测")),
+        Total("flagged", measure("count")),
+        Total("medical_flags", measure("count", source=MEDICAL)),
+        Total("disability_flags", measure("count", source=DISABILITY)),
+        Total("civil_flags", measure("count", source=CIVIL)),
+        Total("enrolled", measure("count", check_status="已纳入监测")),
     ),
-    deadline_day=10,
     form="csv",
     encoding="utf-8-sig",
     county_style="short",
     month_style="iso",
     date_style="slash",
+    dashes=("medical_total", "out_of_pocket"),
 )
 
 

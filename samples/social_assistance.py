@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from functools import cache
 
 from include import config
-from include.samples import figures
-from include.samples.common import apportion, scaled
-from include.samples.delivery import Col, Layout, Source, Total
-from include.samples.measures import measure
-from include.samples.population import Household, Residents, Spell, Unit, allocate, build, draw, roster, split
+from samples import figures
+from samples.common import apportion
+from samples.delivery import Layout, Source, Total
+from samples.measures import measure
+from samples.population import Household, Residents, Spell, Unit, allocate, build, draw, roster, split
 
 FEED = "social_assistance"
 DIBAO, TEKUN, TEMP = "农村低保", "特困供养", "临时救助"
@@ -32,29 +32,15 @@ TEMP_MONTH_WEIGHTS = (8, 9, 7, 6, 6, 7, 12, 14, 10, 7, 6, 8)
 LAYOUT = Layout(
     feed=FEED,
     stem="社会救助",
-    name="农村低保、特困供养、临时救助资金发放",
-    detail=(
-        Col("county", "县(市、区)", "county"),
-        Col("township", "乡镇(街道)"),
-        Col("village", "村(社区)"),
-        Col("assistance_type", "救助类别"),
-        Col("person_id", "身份证号码"),
-        Col("head_id", "户主身份证号码"),
-        Col("household_size", "家庭人口"),
-        Col("amount", "发放金额(元)"),
-        Col("paid_on", "发放日期", "date"),
-        Col("report_month", "发放月份", "month"),
-    ),
     totals=(
-        Total("dibao_persons", "低保人数", measure("count_distinct", "person_id", assistance_type=DIBAO)),
-        Total("dibao_amount", "低保金额(元)", measure("sum", "amount", assistance_type=DIBAO)),
-        Total("tekun_persons", "特困人数", measure("count_distinct", "person_id", assistance_type=TEKUN)),
-        Total("tekun_amount", "特困金额(元)", measure("sum", "amount", assistance_type=TEKUN)),
-        Total("temp_times", "临时救助人次", measure("count", assistance_type=TEMP)),
-        Total("temp_amount", "临时救助金额(元)", measure("sum", "amount", assistance_type=TEMP)),
-        Total("total_amount", "合计金额(元)", measure("sum", "amount")),
+        Total("dibao_persons", measure("count_distinct", "person_id", assistance_type=DIBAO)),
+        Total("dibao_amount", measure("sum", "amount", assistance_type=DIBAO)),
+        Total("tekun_persons", measure("count_distinct", "person_id", assistance_type=TEKUN)),
+        Total("tekun_amount", measure("sum", "amount", assistance_type=TEKUN)),
+        Total("temp_times", measure("count", assistance_type=TEMP)),
+        Total("temp_amount", measure("sum", "amount", assistance_type=TEMP)),
+        Total("total_amount", measure("sum", "amount")),
     ),
-    deadline_day=5,
     form="csv",
     encoding="gb18030",
     county_style="prefixed",
@@ -83,7 +69,7 @@ def targets(scale: float = 1.0) -> dict[str, int]:
         "temp_assistance_times",
         "temp_assistance_amount",
     )
-    return {code: scaled(figures.base(code), scale) for code in codes}
+    return figures.at_scale(codes, scale)
 
 
 def _elderly_alone(residents: Residents) -> list[Unit]:

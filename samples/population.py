@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from include import config
-from include.samples import figures, microcredit
-from include.samples.common import apportion, counties, month_end, person_id, scaled
+from samples import figures, microcredit
+from samples.common import apportion, counties, county_code, month_end, person_id, scaled
 
 # Rough rural population (万人) by county: the weight of programs that reach every rural resident.
 RURAL_POPULATION = {
@@ -293,11 +293,9 @@ def _plan(rng: random.Random, cell: MonitoredCell, size: int, county: str) -> _P
 
 def _borrowers(scale: float) -> dict[str, dict[str, list[str]]]:
     """Microcredit borrowers by county code and household type (in account order, each once)."""
-    from include.ingest.counties import resolve  # noqa: PLC0415
-
     found: dict[str, dict[str, list[str]]] = {}
     for account in microcredit_accounts(scale):
-        code = resolve(account.county) or ""
+        code = county_code(account.county)
         kinds = found.setdefault(code, {"已脱贫户": [], "监测户": []})
         kinds[account.household_type].append(account.household)
     return {code: {kind: list(dict.fromkeys(ids)) for kind, ids in kinds.items()} for code, kinds in found.items()}

@@ -3,12 +3,9 @@
 # database). Nothing is installed when a container starts.
 FROM apache/airflow:3.3.2-python3.11
 
-# Telemetry of dbt, Great Expectations and Cosmos off (include/dbt_env.py OFFLINE), here as in compose.
-ENV PYTHONPATH=/opt/airflow/shangqiu \
-    DBT_SEND_ANONYMOUS_USAGE_STATS=False \
-    DO_NOT_TRACK=1 \
-    AIRFLOW__COSMOS__ENABLE_TELEMETRY=False \
-    GX_ANALYTICS_ENABLED=False
+# Telemetry of dbt, Great Expectations and Cosmos is switched off by offline.env: docker-compose.yml
+# gives it to every container of this image (env_file), and the manifest build below applies it itself.
+ENV PYTHONPATH=/opt/airflow/shangqiu
 
 # As the airflow user, into the image's virtualenv (the image's documented way to add packages).
 # requirements.txt pins apache-airflow to the version of the FROM line.
@@ -25,6 +22,7 @@ COPY --chown=airflow:0 include/ include/
 COPY --chown=airflow:0 plugins/ plugins/
 COPY --chown=airflow:0 dbt_project/ dbt_project/
 COPY --chown=airflow:0 expectations/ expectations/
+COPY --chown=airflow:0 offline.env offline.env
 RUN umask 0002; python -m include.cli manifest \
     && mkdir -p expectations/gx/uncommitted \
     && chmod g+w dbt_project expectations/gx

@@ -6,10 +6,9 @@ PY := $(VENV)/bin/python
 ROLE ?= bi
 ARGS ?=
 export PYTHONPATH := $(CURDIR)
-export DBT_SEND_ANONYMOUS_USAGE_STATS := False
-export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
-export GX_ANALYTICS_ENABLED := False
-export DO_NOT_TRACK := 1
+# Telemetry off: the switches of offline.env, exported to every command.
+include offline.env
+export $(shell grep -o '^[A-Z][A-Z0-9_]*' offline.env)
 
 .DEFAULT_GOAL := help
 .PHONY: help run test bench fuzz stop clean psql rules lint docs explain airflow cluster manifest bi report export
@@ -25,8 +24,9 @@ $(VENV)/.installed: requirements.txt
 	@touch $@
 
 # The manifest the DAG renders from: built at install and whenever the dbt project or a contract changes (the
-# contracts write the feeds' dbt sources first), never at DAG parse.
-MANIFEST := dbt_project/target/manifest.json
+# contracts write the feeds' dbt sources first), never at DAG parse. Its path is include/config.py's
+# (DBT_MANIFEST), which imports nothing beyond the standard library.
+MANIFEST := $(shell $(PYTHON) -c 'from include import config; print(config.DBT_MANIFEST.relative_to(config.PROJECT_ROOT))')
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests -type f 2>/dev/null) \
 	dbt_project/dbt_project.yml $(wildcard include/contracts/*.yml)
 $(MANIFEST): $(VENV)/.installed $(DBT_SOURCES)

@@ -313,11 +313,11 @@ def cmd_rules(_: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     import psycopg  # noqa: PLC0415
 
-    from include.explain import MANIFEST, explain, render  # noqa: PLC0415
+    from include.explain import explain, render  # noqa: PLC0415
     from include.warehouse.setup import ensure_ready  # noqa: PLC0415
 
     server = ensure_ready()
-    if not MANIFEST.exists():
+    if not config.DBT_MANIFEST.exists():
         build_manifest()
     with psycopg.connect(server.url("auditor")) as conn:
         conn.read_only = True

@@ -15,12 +15,13 @@ from pathlib import Path
 from include import config
 from include.warehouse.connection import Server
 
-# Usage telemetry of dbt, Great Expectations and Cosmos: off everywhere the project runs them.
+# Usage telemetry of dbt, Great Expectations and Cosmos: off everywhere the project runs them. The
+# switches are set once, in offline.env, which the Makefile and docker-compose.yml read too.
+OFFLINE_ENV = config.PROJECT_ROOT / "offline.env"
 OFFLINE = {
-    "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-    "DO_NOT_TRACK": "1",
-    "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
-    "GX_ANALYTICS_ENABLED": "False",
+    key: value
+    for key, _, value in (line.partition("=") for line in OFFLINE_ENV.read_text(encoding="utf-8").splitlines())
+    if key and not key.startswith("#")
 }
 DBT = str(Path(sys.executable).parent / "dbt")  # the dbt of this interpreter's environment
 SETUP_PATHS = ("seeds/", "models/staging/")  # what the DAG's setup tasks build (the monthly models read them)

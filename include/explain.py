@@ -49,7 +49,6 @@ from include import config
 from include.gate.rule_schema import all_rules
 from include.ingest.counties import county_names, resolve
 
-MANIFEST = config.DBT_MANIFEST
 NUMERIC = ["smallint", "integer", "bigint", "numeric", "real", "double precision"]
 NOT_SUMMED = ("load_id", "file_version", "source_row", "_id", "_year", "_rank", "_pct")
 EXAMPLES = 3
@@ -97,7 +96,7 @@ def upstream(manifest: dict[str, Any], unique_id: str) -> list[Node]:
     return found
 
 
-def load_manifest(path: Path = MANIFEST) -> dict[str, Any]:
+def load_manifest(path: Path = config.DBT_MANIFEST) -> dict[str, Any]:
     return dict(json.loads(path.read_text(encoding="utf-8")))
 
 

@@ -18,16 +18,15 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 STATE = Path(os.environ.setdefault("SQW_STATE_DIR", str(ROOT / ".local" / "test")))
 os.environ.setdefault("SQW_LANDING_DIR", str(STATE / "landing"))
+from include.dbt_env import OFFLINE  # noqa: E402  (here: include.config reads the two folders above)
+
 os.environ.update(
     {
         "AIRFLOW_HOME": str(STATE / "airflow"),
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-        "GX_ANALYTICS_ENABLED": "False",
-        "DO_NOT_TRACK": "1",
+        **OFFLINE,
     }
 )
 

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from include import config
-from include.dbt_env import OFFLINE
+from include.dbt_env import OFFLINE, OFFLINE_ENV
 from include.deploy import services
 from include.warehouse.connection import Server, _parse, role_password
 from include.warehouse.secrets import env_name, get_secret
@@ -107,6 +107,12 @@ def command(service: dict[str, Any]) -> list[str]:
     return shlex.split(words) if isinstance(words, str) else list(words)
 
 
+def settings(service: dict[str, Any]) -> dict[str, Any]:
+    """What a container's environment holds: its env_file (offline.env, whose switches are OFFLINE), then
+    its environment."""
+    return {**(OFFLINE if service.get("env_file") == OFFLINE_ENV.name else {}), **service["environment"]}
+
+
 def environments(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     yield "x-airflow-common", doc["x-airflow-common"]["environment"]
     for name, service in doc["services"].items():
@@ -157,7 +163,7 @@ def test_services_and_commands_match_native() -> None:
 
 
 def test_settings_match_native(compose: dict[str, Any], native: dict[str, str]) -> None:
-    common = compose["x-airflow-common"]["environment"]
+    common = settings(compose["x-airflow-common"])
     assert all(isinstance(value, str) for value in common.values()), "quote every value (YAML makes True a bool)"
     assert set(NATIVE_ONLY) <= set(native) and not set(NATIVE_ONLY) & set(common), "NATIVE_ONLY is stale"
     assert set(COMPOSE_ONLY) <= set(common) and not set(COMPOSE_ONLY) & set(native), "COMPOSE_ONLY is stale"
@@ -191,7 +197,7 @@ def test_superset_matches_make_bi(compose: dict[str, Any]) -> None:
     root = PurePosixPath("/opt/shangqiu")  # bi/Dockerfile's WORKDIR, the checkout's place in the image
     native = superset.settings(state=Path(root / "state"), project=Path(root))
     for name in (SUPERSET, SUPERSET_INIT):
-        env = composed[name]["environment"]
+        env = settings(composed[name])
         assert {k: v for k, v in env.items() if k in native} == native, f"{name}: other settings than make bi's"
         assert env[env_name("superset_secret_key")] == get_secret("superset_secret_key")
     assert command(composed[SUPERSET]) == superset.gunicorn(f"0.0.0.0:{SUPERSET_PORT}")
@@ -297,7 +303,8 @@ def test_dockerfile_bakes_the_project() -> None:
         assert re.search(rf"^COPY .*\b{folder}/ {folder}/$", DOCKERFILE, re.M), f"{folder}/ is not in the image"
     env = dict(re.findall(r"\b([A-Z][A-Z0-9_]*)=(\S+)", DOCKERFILE))
     assert env["PYTHONPATH"] == RAW["x-airflow-common"]["environment"]["PYTHONPATH"]
-    assert {key: env.get(key) for key in OFFLINE} == OFFLINE, "telemetry is not off in the image"
+    assert re.search(rf"^COPY .*\b{OFFLINE_ENV.name} {OFFLINE_ENV.name}$", DOCKERFILE, re.M), "include.dbt_env reads it"
+    assert not set(OFFLINE) & set(env), f"the telemetry switches are set once, in {OFFLINE_ENV.name}"
     assert "pip install" not in COMPOSE_TEXT and "_PIP_ADDITIONAL_REQUIREMENTS" not in COMPOSE_TEXT
 
 
@@ -308,3 +315,16 @@ def test_env_example_lists_every_variable() -> None:
     used = references(COMPOSE_TEXT)
     assert set(used) <= listed, f"not in .env.example: {sorted(set(used) - listed)}"
     assert {name for name, op in used.items() if op == ":?"} <= required, "a required variable without CHANGE_ME"
+
+
+def test_telemetry_off_from_offline_env() -> None:
+    """Every container of the project's images takes the telemetry switches from offline.env, as the
+    Makefile and include.dbt_env do; none sets them itself."""
+    assert OFFLINE and OFFLINE_ENV.parent == ROOT
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(rf"^include {OFFLINE_ENV.name}$", makefile, re.M), "make does not read the switches"
+    ours = {"x-airflow-common": RAW["x-airflow-common"], **RAW["services"]}
+    for name, service in ours.items():
+        if "build" in service:
+            assert service.get("env_file") == OFFLINE_ENV.name, f"{name}: telemetry not switched off"
+            assert not set(OFFLINE) & set(service.get("environment") or {}), f"{name}: sets a switch itself"

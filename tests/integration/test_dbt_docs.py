@@ -21,7 +21,7 @@ def docs(warehouse) -> dict:
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     return {
-        "manifest": json.loads((TARGET / "manifest.json").read_text(encoding="utf-8")),
+        "manifest": json.loads(config.DBT_MANIFEST.read_text(encoding="utf-8")),
         "catalog": json.loads((TARGET / "catalog.json").read_text(encoding="utf-8")),
     }
 

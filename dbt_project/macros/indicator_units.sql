@@ -1,15 +1,21 @@
 {#- The units an indicator report may declare (samples/figures.yml `units`), each with its
-    factor to the base unit and that base unit. Rates stay percent. -#}
+    factor to the base unit and that base unit: the counts, 度 and percent here, and the amounts and
+    quantities of the var unit_factors (dbt_project.yml). Rates stay percent. -#}
 {% macro indicator_units() -%}
-    {{ return({
+    {%- set units = {
         '人': [1, '人'], '万人': [10000, '人'], '万名': [10000, '人'],
         '人次': [1, '人次'], '万人次': [10000, '人次'],
         '户': [1, '户'], '万户': [10000, '户'],
         '个': [1, '个'], '件': [1, '件'], '条': [1, '条'], '期': [1, '期'],
-        '元': [1, '元'], '万元': [10000, '元'], '亿元': [100000000, '元'],
-        '千瓦时': [1, '千瓦时'], '度': [1, '千瓦时'], '万千瓦时': [10000, '千瓦时'], '亿千瓦时': [100000000, '千瓦时'],
+        '度': [1, '千瓦时'],
         '%': [1, '%'],
-    }) }}
+    } -%}
+    {%- for base, factors in var('unit_factors').items() -%}
+        {%- for name, factor in factors.items() -%}
+            {%- do units.update({name: [factor, base]}) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(units) }}
 {%- endmacro %}
 
 {#- `value` in the base unit of `unit`; null for a unit not listed above (a test then fails). -#}

@@ -1,14 +1,13 @@
-{#- Convert a value to its base unit (元 or 千瓦时) from the unit kept beside it in raw.
-    The factors are those of include/ingest/values.py UNITS. -#}
+{#- Convert a value to its base unit (元 or 千瓦时) from the unit kept beside it in raw, by the
+    factors of the var unit_factors (dbt_project.yml), which include/ingest/values.py UNITS reads too. -#}
 {% macro to_base_unit(value, unit) -%}
     (
         {{ value }}::numeric * case {{ unit }}
-            when '元' then 1
-            when '万元' then 10000
-            when '亿元' then 100000000
-            when '千瓦时' then 1
-            when '万千瓦时' then 10000
-            when '亿千瓦时' then 100000000
+        {%- for factors in var('unit_factors').values() %}
+            {%- for name, factor in factors.items() %}
+            when '{{ name }}' then {{ factor }}
+            {%- endfor %}
+        {%- endfor %}
         end
     )
 {%- endmacro %}

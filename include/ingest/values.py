@@ -13,16 +13,23 @@ import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
+import yaml
+
+from include import config
+
 ZERO_MARKS = {"", "—", "-", "－", "–", "——", "/", "无"}
-# Units a cell or header may carry, by kind, with the factor to the base unit (元, 千瓦时).
-# dbt's `to_base_unit` macro applies the same factors in staging.
-UNITS = {
-    "amount": {"元": Decimal(1), "万元": Decimal(10_000), "亿元": Decimal(100_000_000)},
-    "quantity": {"千瓦时": Decimal(1), "万千瓦时": Decimal(10_000), "亿千瓦时": Decimal(100_000_000)},
-}
 BASE_UNIT = {"amount": "元", "quantity": "千瓦时"}
-_UNIT_SUFFIX = re.compile(r"^(?P<number>.*?)(?P<unit>亿元|万元|元|亿千瓦时|万千瓦时|千瓦时|度)$")
-_UNIT_ENDINGS = ("元", "千瓦时", "度")  # every unit _UNIT_SUFFIX knows ends so: a cheap test first
+# Units a cell or header may carry, by kind, with the factor to the base unit: the var unit_factors of
+# dbt_project.yml, which dbt's `to_base_unit` macro applies in staging.
+_DBT_VARS = yaml.safe_load((config.DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]
+UNITS = {
+    kind: {unit: Decimal(factor) for unit, factor in _DBT_VARS["unit_factors"][base].items()}
+    for kind, base in BASE_UNIT.items()
+}
+_ALIASES = {"度": "千瓦时"}  # a unit cells are written in, carried as the unit it names
+_WRITTEN = [*(unit for units in UNITS.values() for unit in units), *_ALIASES]
+_UNIT_SUFFIX = re.compile(f"^(?P<number>.*?)(?P<unit>{'|'.join(map(re.escape, _WRITTEN))})$")
+_UNIT_ENDINGS = (*BASE_UNIT.values(), *_ALIASES)  # every unit _UNIT_SUFFIX knows ends so: a cheap test first
 _MONTH = re.compile(r"^(?P<year>\d{4})\s*(?:年|-|/|\.)?\s*(?P<month>\d{1,2})\s*月?(?:份)?$")
 _DATE = re.compile(r"^(?P<year>\d{4})\s*(?:年|-|/|\.)\s*(?P<month>\d{1,2})\s*(?:月|-|/|\.)\s*(?P<day>\d{1,2})\s*日?$")
 
@@ -112,7 +119,7 @@ def parse_amount(text: str, unit: str | None, kind: str = "amount") -> tuple[str
         return "0", unit
     suffix = _UNIT_SUFFIX.match(text.replace(" ", "")) if text.endswith(_UNIT_ENDINGS) else None
     if suffix:
-        text, unit = suffix["number"], suffix["unit"].replace("度", "千瓦时")
+        text, unit = suffix["number"], _ALIASES.get(suffix["unit"], suffix["unit"])
     if unit not in allowed:
         raise ValueError(expected)
     return fast_plain(text) or _plain(_decimal(text, expected)), unit

@@ -1,5 +1,7 @@
 import pytest
+import yaml
 
+from include import config
 from include.ingest import values
 
 
@@ -61,3 +63,11 @@ def test_quantities_keep_their_unit(text, unit, expected):
 def test_a_money_unit_on_a_quantity_is_rejected():
     with pytest.raises(ValueError, match="千瓦时"):
         values.parse_amount("3万元", None, "quantity")
+
+
+def test_the_indicator_units_agree_with_dbts_unit_factors():
+    """include/samples/figures.yml declares the indicator report's units; its amounts and quantities are
+    dbt's unit_factors (values.UNITS), so the two tables cannot drift apart."""
+    declared = yaml.safe_load((config.PROJECT_ROOT / "include" / "samples" / "figures.yml").read_text("utf-8"))
+    for factors in values.UNITS.values():
+        assert {unit: declared["units"][unit] for unit in factors} == factors

@@ -65,8 +65,10 @@ YEAR = 2021
 # run outside them on its own; ``SQW_LAST_MONTH=`` (empty) leaves the schedule open, for a live deployment.
 FIRST_MONTH = "2021-01"
 LAST_MONTH = os.environ.get("SQW_LAST_MONTH", "2021-12")
-# The city's code (the row that totals every county): dbt_project.yml's var, the one definition.
-CITY_CODE = str(yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]["city_code"])
+# dbt_project.yml's vars: the one definition of the constants dbt and Python share.
+DBT_VARS = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]
+# The city's code (the row that totals every county).
+CITY_CODE = str(DBT_VARS["city_code"])
 
 # What the loader accepts from the landing folder (see include/ingest/load.py). A file over the cap is refused
 # unread; a delivery is refused, unloaded, unless the database's and the quarantine's disks have its size times

@@ -13,17 +13,14 @@ import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
-import yaml
-
 from include import config
 
 ZERO_MARKS = {"", "—", "-", "－", "–", "——", "/", "无"}
 BASE_UNIT = {"amount": "元", "quantity": "千瓦时"}
 # Units a cell or header may carry, by kind, with the factor to the base unit: the var unit_factors of
 # dbt_project.yml, which dbt's `to_base_unit` macro applies in staging.
-_DBT_VARS = yaml.safe_load((config.DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]
 UNITS = {
-    kind: {unit: Decimal(factor) for unit, factor in _DBT_VARS["unit_factors"][base].items()}
+    kind: {unit: Decimal(factor) for unit, factor in config.DBT_VARS["unit_factors"][base].items()}
     for kind, base in BASE_UNIT.items()
 }
 _ALIASES = {"度": "千瓦时"}  # a unit cells are written in, carried as the unit it names

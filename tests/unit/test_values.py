@@ -66,8 +66,8 @@ def test_a_money_unit_on_a_quantity_is_rejected():
 
 
 def test_the_indicator_units_agree_with_dbts_unit_factors():
-    """include/samples/figures.yml declares the indicator report's units; its amounts and quantities are
-    dbt's unit_factors (values.UNITS), so the two tables cannot drift apart."""
-    declared = yaml.safe_load((config.PROJECT_ROOT / "include" / "samples" / "figures.yml").read_text("utf-8"))
+    """samples/figures.yml declares the indicator report's units; its amounts and quantities are dbt's
+    unit_factors (values.UNITS), so the two tables cannot drift apart."""
+    declared = yaml.safe_load((config.PROJECT_ROOT / "samples" / "figures.yml").read_text("utf-8"))
     for factors in values.UNITS.values():
         assert {unit: declared["units"][unit] for unit in factors} == factors

@@ -1,7 +1,8 @@
 """Superset's settings for `make bi` (and the compose `superset` service): SUPERSET_CONFIG_PATH names this file.
 
 It runs inside Superset's own venv, which has none of the project's packages: only ``include.config`` and
-``include.warehouse.secrets`` (standard library alone) are imported, from the checkout this file is in.
+``include.warehouse.secrets`` (standard library and PyYAML, which Superset has) are imported, from the checkout
+this file is in (config reads the dbt vars its constants come from).
 Metadata in SQLite under the state folder, the secret key generated once into ``.local/secrets/``
 (or ``SQW_SUPERSET_SECRET_KEY``), the UI in Chinese, and nothing that calls outside: the Content Security
 Policy allows this server alone, so the browser loads no pixel, map tile or web font from elsewhere.

@@ -45,7 +45,6 @@ LAYOUT = Layout(
     form="csv",
     encoding="utf-8-sig",
     county_style="short",
-    month_style="iso",
     date_style="slash",
     dashes=("medical_total", "out_of_pocket"),
 )

@@ -42,7 +42,6 @@ LAYOUT = Layout(
         Total("public_welfare_posts", measure("count_distinct", "person_id", employment_type=POST)),
     ),
     form="csv",
-    encoding="utf-8",
 )
 
 

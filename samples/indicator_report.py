@@ -65,7 +65,6 @@ LAYOUT = Layout(
         Total("indicators", measure("count")),
         Total("departments", measure("count_distinct", "department")),
     ),
-    county_style="official",
     month_style="cn",
 )
 

@@ -65,8 +65,6 @@ LAYOUT = Layout(
         Total("linkage_spent_rate", rate_of=("linkage_spent", "linkage_funds")),
         Total("industry_projects", measure("count", category=INDUSTRY, status=IMPLEMENTED)),
     ),
-    county_style="official",
-    date_style="iso",
 )
 
 

@@ -44,9 +44,7 @@ LAYOUT = Layout(
         Total("cleared_persons", measure("sum", "persons", risk_cleared=YES)),
         Total("cleared_share", rate_of=("cleared_households", "households")),
     ),
-    county_style="official",
     month_style="cn",
-    date_style="iso",
 )
 
 

@@ -36,7 +36,6 @@ LAYOUT = Layout(
     ),
     form="csv",
     encoding="gb18030",
-    county_style="official",
     month_style="compact",
 )
 

@@ -49,8 +49,6 @@ LAYOUT = Layout(
         Total("relief_students", measure("count_distinct", "student_id", business_type=RELIEF)),
         Total("relief_amount", measure("sum", "relief_amount", business_type=RELIEF)),
     ),
-    county_style="official",
-    month_style="iso",
     dashes=("relief_amount",),
 )
 

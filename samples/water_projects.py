@@ -42,7 +42,6 @@ LAYOUT = Layout(
         Total("completed_2021", measure("sum", "completed_2021")),
         Total("completion_rate", rate_of=("completed_2021", "planned_2021")),
     ),
-    county_style="official",
     month_style="cn",
 )
 

@@ -22,9 +22,9 @@ import psycopg
 from psycopg import sql
 
 from include import config
+from include.bootstrap import ensure_ready
 from include.ingest.contract import contracts
 from include.ingest.load import discover, load_delivery
-from include.warehouse.setup import ensure_ready
 
 MONTH = dt.date(2021, 12, 1)
 TO_SQL_ROWS = 50_000

@@ -24,12 +24,12 @@ import psycopg
 import samples
 from bench.memory import Peak
 from include import config
-from include.cli import run_months
+from include.bootstrap import ensure_ready
 from include.cosmos_config import LAYERS
 from include.dbt_env import DBT, dbt_env
 from include.deploy import services
+from include.deploy.runner import run_months
 from include.warehouse.connection import Server
-from include.warehouse.setup import ensure_ready
 
 MONTH = dt.date(2021, 12, 1)
 
@@ -68,7 +68,7 @@ def measure(scale: float) -> dict[str, Any]:
     generate_s = time.monotonic() - started
     files = sum(1 for path in config.LANDING_DIR.rglob("*") if path.is_file())
     with Peak() as month:
-        run = run_months([MONTH], samples=False)[MONTH]
+        run = run_months([MONTH])[MONTH]
     server = ensure_ready()
     rows = detail_rows(server).get(f"{MONTH:%Y-%m}", 0)
     services.stop()

@@ -20,12 +20,12 @@ from psycopg import sql
 
 from bench.scale import detail_rows, full_rebuild
 from include import config
-from include.cli import run_months
+from include.bootstrap import ensure_ready
+from include.cli import ensure_samples
 from include.deploy import services
-from include.deploy.runner import STAGES, between, months_of, stage_seconds
+from include.deploy.runner import STAGES, between, months_of, run_months, stage_seconds
 from include.gate.gx_context import referenced_relations
 from include.gate.rule_schema import relation_schema
-from include.warehouse.setup import ensure_ready
 
 
 def _task_seconds(tis: list[dict[str, Any]], prefix: str) -> float:
@@ -49,7 +49,7 @@ def _scan_seconds(url: str) -> dict[str, float]:
 
 def measure() -> dict[str, Any]:
     started = time.monotonic()
-    done = run_months(months_of(config.YEAR, None))
+    done = run_months(months_of(config.YEAR, None), ensure_samples)
     wall = time.monotonic() - started
     months, ingest = {}, STAGES["ingest"]
     for month, run in sorted(done.items()):

@@ -19,7 +19,6 @@ export      a published mart's month as a spreadsheet-safe CSV, read as the BI r
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import json
 import os
@@ -27,114 +26,17 @@ import shlex
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from include import config
-from include.dbt_env import build_manifest, dbt_env
-from include.warehouse.connection import Server
-
-
-def developer_env(server: Server) -> dict[str, str]:
-    """What ``dag.test()`` needs in its process (a developer tool, and the tests): Airflow in the project's
-    Airflow home with SQLite metadata (the deployment's services name their PostgreSQL metadata database
-    explicitly), the task roles' connections, dbt's profile variables."""
-    return {
-        **dbt_env(server),
-        **server.airflow_connections(),
-        "AIRFLOW_HOME": str(config.AIRFLOW_HOME),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(config.PROJECT_ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(config.PROJECT_ROOT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
-        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(config.AIRFLOW_HOME / "dag-test" / "logs"),
-        "PYTHONPATH": str(config.PROJECT_ROOT),
-    }
-
-
-def prepare_developer_runtime() -> Server:
-    """The warehouse up, the manifest built, and this process set up for ``dag.test()``."""
-    from include.warehouse.setup import ensure_ready  # noqa: PLC0415
-
-    server = ensure_ready()
-    if not config.DBT_MANIFEST.exists():
-        build_manifest()
-    os.environ.update(developer_env(server))  # the developer's process, never a task's
-    marker = config.AIRFLOW_HOME / ".migrated-dag-test"
-    if not marker.exists():
-        config.AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
-        subprocess.run([_bin("airflow"), "db", "migrate"], check=True, capture_output=True)
-        marker.touch()
-    return server
-
-
-def _bin(name: str) -> str:
-    return str(Path(sys.executable).parent / name)
-
-
-@contextlib.contextmanager
-def _output_to(log: Path) -> Iterator[None]:
-    """Send this process's stdout/stderr (Airflow's task logs) to ``log`` for the duration."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with open(log, "a", encoding="utf-8") as handle:
-        os.dup2(handle.fileno(), 1)
-        os.dup2(handle.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
-
-
-def load_dag(dag_id: str = "shangqiu_monthly"):  # type: ignore[no-untyped-def]
-    import importlib.util  # noqa: PLC0415
-
-    spec = importlib.util.spec_from_file_location(dag_id, config.PROJECT_ROOT / "dags" / f"{dag_id}.py")
-    if not (spec and spec.loader):
-        raise ImportError(dag_id)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return getattr(module, dag_id)()
-
-
-def test_month(dag, month: dt.date, log: Path, tis: list[dict[str, Any]] | None = None) -> str:  # type: ignore[no-untyped-def]
-    """One month through ``dag.test()`` (in this process, no scheduler); returns the run's final state
-    (``tis``: filled with its task instances, as the REST API gives them)."""
-    import pendulum  # noqa: PLC0415
-
-    logical = pendulum.datetime(month.year, month.month, 1, tz="UTC")  # as the scheduler's runs have it
-    with _output_to(log):
-        run = dag.test(logical_date=logical, run_conf={"month": f"{month:%Y-%m}"})
-    if tis is not None:
-        tis.extend(_ti_dict(ti) for ti in run.get_task_instances())
-    return str(getattr(run, "state", run))
-
-
-def _ti_dict(ti) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    def iso(value: dt.datetime | None) -> str | None:
-        return value.isoformat() if value else None
-
-    return {
-        "task_id": ti.task_id,
-        "map_index": ti.map_index,
-        "state": str(ti.state),
-        "queued_when": iso(ti.queued_dttm),
-        "start_date": iso(ti.start_date),
-        "end_date": iso(ti.end_date),
-    }
+from include.dbt_env import DBT, build_manifest, dbt_env
 
 
 def cmd_dag_test(args: argparse.Namespace) -> int:
     """A developer tool: one month through ``dag.test()``, without the scheduler."""
-    from include.deploy.runner import stage_seconds  # noqa: PLC0415
+    from include.bootstrap import prepare_developer_runtime  # noqa: PLC0415
+    from include.deploy.runner import load_dag, stage_seconds, test_month  # noqa: PLC0415
 
     prepare_developer_runtime()
     print(f"» sample feeds: {ensure_samples()} file(s) in {config.LANDING_DIR}", flush=True)
@@ -157,8 +59,8 @@ def ensure_samples() -> int:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Load months of the sample feeds into raw, without Airflow (for developing models)."""
+    from include.bootstrap import ensure_ready  # noqa: PLC0415
     from include.pipeline import feed_names, ingest_feed  # noqa: PLC0415
-    from include.warehouse.setup import ensure_ready  # noqa: PLC0415
 
     loader = ensure_ready().url("loader")
     print(f"» sample feeds: {ensure_samples()} file(s) written to {config.LANDING_DIR}", flush=True)
@@ -170,59 +72,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _login_lines(deployment) -> list[str]:  # type: ignore[no-untyped-def]
-    from include.warehouse.secrets import env_name  # noqa: PLC0415
-
-    return [
-        f"Airflow UI: {deployment.url}   user admin, password {deployment.password}",
-        f"  (kept in {config.SECRETS_DIR / 'airflow_admin_password'} or {env_name('airflow_admin_password')})",
-    ]
-
-
 def cmd_airflow(args: argparse.Namespace) -> int:
     """Start (or find) the Airflow services and say where the UI is."""
     from include.deploy import services  # noqa: PLC0415
 
     deployment = services.start(args.shape)
-    print("\n".join([f"» running: {', '.join(services.SHAPES[deployment.shape])}", *_login_lines(deployment)]))
+    print("\n".join([f"» running: {', '.join(services.SHAPES[deployment.shape])}", *deployment.login_lines()]))
     print(f"Logs: {services.LOG_DIR}/<service>.log; stop everything with: make stop")
     return 0
-
-
-def run_months(months: list[dt.date], *, samples: bool = True) -> dict[dt.date, dict[str, Any]]:
-    """Months as one backfill under the scheduler (LocalExecutor), followed to the end, a line per finished month;
-    month -> its final state, task instances and stage seconds (``runner.stage_seconds``). ``samples``: write the
-    sample feeds missing from the landing folder first (the benchmark's province month brings its own)."""
-    from include.deploy import packages, runner, services  # noqa: PLC0415
-    from include.deploy.api import Api  # noqa: PLC0415
-    from include.report import month_line  # noqa: PLC0415
-
-    packages.available("chromium", "font:zh")  # for the reports' PDF: installed before the months run (as root)
-    print("» warehouse and Airflow (LocalExecutor): starting or finding the services", flush=True)
-    deployment = services.start("local")
-    print("\n".join(_login_lines(deployment)), flush=True)
-    if samples:
-        print(f"» sample feeds: {ensure_samples()} file(s) written to {config.LANDING_DIR}", flush=True)
-    api = Api(deployment)
-    runner.wait_for_dag(api)
-    since = dt.datetime.now(dt.UTC)
-    backfill = runner.submit(api, months)
-    print(f"» backfill {backfill}: {len(months)} month(s), in order, one at a time; watch them in the UI", flush=True)
-    done: dict[dt.date, dict[str, Any]] = {}
-
-    def finished(month: dt.date, state: str, tis: list[dict[str, Any]], run: dict[str, Any]) -> None:
-        spent = runner.stage_seconds(tis, run)
-        done[month] = {"state": state, "tis": tis, "spent": spent}
-        stages = ", ".join(f"{stage} {spent.get(stage, 0):.0f}" for stage in runner.STAGES)
-        wall = spent.get("wall", 0)
-        print(
-            f"  {month:%Y-%m}  {state:<8} {month_line(month)}  ({wall:.0f} s: {stages};"
-            f" airflow {wall - spent.get('busy', 0):.0f})",
-            flush=True,
-        )
-
-    runner.follow(api, months, since, finished)
-    return done
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -232,21 +89,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     months = runner.months_of(config.YEAR, args.month)
-    done = run_months(months)
-    broken = []
-    for month, run in done.items():
-        failed = sorted(str(t["task_id"]) for t in run["tis"] if t.get("state") in ("failed", "upstream_failed"))
-        if [task for task in failed if task != "check"]:
-            broken.append(f"{month:%Y-%m}: {', '.join(failed)}")
+    done = runner.run_months(months, ensure_samples)
     timings = {month: run["spent"] for month, run in done.items()}
     print(summary(months, services.LOG_DIR / "scheduler.log", time.monotonic() - started, timings), flush=True)
+    broken = runner.broken_runs(done)
     if broken:
         print("Runs that failed for another reason than the gate:\n  " + "\n  ".join(broken), flush=True)
     return 1 if broken else 0
 
 
 def cmd_up(_: argparse.Namespace) -> int:
-    from include.warehouse.setup import ensure_ready  # noqa: PLC0415
+    from include.bootstrap import ensure_ready  # noqa: PLC0415
 
     server = ensure_ready()
     where = "embedded" if server.embedded else "configured"
@@ -271,8 +124,8 @@ def cmd_stop(_: argparse.Namespace) -> int:
 
 
 def cmd_psql_env(args: argparse.Namespace) -> int:
+    from include.bootstrap import ensure_ready  # noqa: PLC0415
     from include.warehouse import embedded  # noqa: PLC0415
-    from include.warehouse.setup import ensure_ready  # noqa: PLC0415
 
     if args.role not in config.ROLES:
         print(f"unknown role {args.role!r}; one of {', '.join(config.ROLES)}", file=sys.stderr)
@@ -297,12 +150,12 @@ def _on_path(program: str) -> bool:
 def cmd_rules(_: argparse.Namespace) -> int:
     import psycopg  # noqa: PLC0415
 
+    from include.bootstrap import ensure_ready  # noqa: PLC0415
     from include.gate import gate, gx_context  # noqa: PLC0415
-    from include.warehouse.setup import ensure_ready  # noqa: PLC0415
 
     server = ensure_ready()
     env = {**os.environ, **dbt_env(server)}
-    subprocess.run([_bin("dbt"), "run", "--quiet"], cwd=config.DBT_PROJECT_DIR, env=env, check=True)
+    subprocess.run([DBT, "run", "--quiet"], cwd=config.DBT_PROJECT_DIR, env=env, check=True)
     with psycopg.connect(server.url("transformer"), autocommit=True) as conn:
         gate.prepare_views(conn)
     gx_context.compile_context(server.url("transformer", driver="postgresql+psycopg2"))
@@ -313,8 +166,8 @@ def cmd_rules(_: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     import psycopg  # noqa: PLC0415
 
+    from include.bootstrap import ensure_ready  # noqa: PLC0415
     from include.explain import explain, render  # noqa: PLC0415
-    from include.warehouse.setup import ensure_ready  # noqa: PLC0415
 
     server = ensure_ready()
     if not config.DBT_MANIFEST.exists():
@@ -332,30 +185,25 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def cmd_docs(args: argparse.Namespace) -> int:
     """``dbt docs generate`` (needs the warehouse: the catalog reads the built relations), then serve."""
-    server = prepare_runtime_for_dbt()
-    dbt = [_bin("dbt"), "docs"]
-    subprocess.run([*dbt, "generate", "--quiet"], cwd=config.DBT_PROJECT_DIR, env=server, check=True)
+    from include.bootstrap import ensure_ready  # noqa: PLC0415
+
+    env = {**os.environ, **dbt_env(ensure_ready())}
+    dbt = [DBT, "docs"]
+    subprocess.run([*dbt, "generate", "--quiet"], cwd=config.DBT_PROJECT_DIR, env=env, check=True)
     print(f"dbt docs: {config.DBT_PROJECT_DIR / 'target' / 'index.html'}")
     if args.serve:
         subprocess.run(
             [*dbt, "serve", "--host", "127.0.0.1", "--port", "8081", "--no-browser"],
             cwd=config.DBT_PROJECT_DIR,
-            env=server,
+            env=env,
             check=False,
         )
     return 0
 
 
-def prepare_runtime_for_dbt() -> dict[str, str]:
-    """The environment dbt needs for this warehouse (started if embedded)."""
-    from include.warehouse.setup import ensure_ready  # noqa: PLC0415
-
-    return {**os.environ, **dbt_env(ensure_ready())}
-
-
 def cmd_report(args: argparse.Namespace) -> int:
     from include.audit_report import write_report  # noqa: PLC0415
-    from include.warehouse.setup import ensure_ready  # noqa: PLC0415
+    from include.bootstrap import ensure_ready  # noqa: PLC0415
 
     ensure_ready()
     started = time.monotonic()
@@ -369,8 +217,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     import psycopg  # noqa: PLC0415
 
+    from include.bootstrap import ensure_ready  # noqa: PLC0415
     from include.export import export_csv  # noqa: PLC0415
-    from include.warehouse.setup import ensure_ready  # noqa: PLC0415
 
     server = ensure_ready()
     name = args.mart if args.mart.startswith("mart_") else f"mart_{args.mart}"

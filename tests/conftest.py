@@ -77,7 +77,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 @pytest.fixture(scope="session")
 def warehouse() -> Any:
     """The embedded warehouse of the test state folder, bootstrapped, with ``dag.test()``'s runtime ready."""
-    from include.cli import prepare_developer_runtime
+    from include.bootstrap import prepare_developer_runtime
 
     return prepare_developer_runtime()
 
@@ -97,7 +97,7 @@ def run_dag(warehouse: Any, landing: Any) -> Callable[..., str]:
     """Run the monthly DAG for a month through a real Airflow DAG run (``dag.test()``); returns its final state
     (``tis``, when given, is filled with the run's task instances)."""
     from include import config
-    from include.cli import load_dag, test_month
+    from include.deploy.runner import load_dag, test_month
 
     dag = load_dag()
 

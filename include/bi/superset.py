@@ -256,7 +256,7 @@ def ensure(server: Server) -> Superset:
 
 def up() -> int:
     """``make bi``: Superset up over the published marts; prints where the dashboard is and the login."""
-    from include.warehouse.setup import ensure_ready  # noqa: PLC0415
+    from include.bootstrap import ensure_ready  # noqa: PLC0415
 
     server = ensure_ready()
     found = ensure(server)

@@ -1,4 +1,5 @@
-"""``make run``: submit months of 2021 to the scheduler as a backfill and follow them to the end.
+"""Running months of the DAG: ``make run`` submits them to the scheduler as a backfill and follows them to
+the end (``run_months``); ``make dag-test`` and the tests run one in this process (``test_month``).
 
 The year (or one month, ``make run MONTH=2021-03``) is one Airflow backfill with
 ``reprocess_behavior=completed``: a month that already ran is cleared and run again, visible
@@ -9,12 +10,17 @@ running now.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from include import config
+from include.deploy import packages, services
 from include.deploy.api import DAG_ID, Api
 
 FINISHED = ("success", "failed")
@@ -160,3 +166,110 @@ def now_running(api: Api, runs: dict[dt.date, dict[str, Any]], months: list[dt.d
         shown = ", ".join(active[:4]) + (f" (+{len(active) - 4})" if len(active) > 4 else "")
         return f"{month:%Y-%m}: {finished}/{len(tis)} tasks done; now {shown or 'scheduling'}"
     return "waiting for the scheduler"
+
+
+def run_months(months: list[dt.date], samples: Callable[[], int] | None = None) -> dict[dt.date, dict[str, Any]]:
+    """Months as one backfill under the scheduler (LocalExecutor), followed to the end, a line per finished month;
+    month -> its final state, task instances and stage seconds (``stage_seconds``). ``samples``: writes the
+    sample feeds missing from the landing folder first, returns their file count (the benchmark's province
+    month brings its own)."""
+    from include.report import month_line  # noqa: PLC0415
+
+    packages.available("chromium", "font:zh")  # for the reports' PDF: installed before the months run (as root)
+    print("» warehouse and Airflow (LocalExecutor): starting or finding the services", flush=True)
+    deployment = services.start("local")
+    print("\n".join(deployment.login_lines()), flush=True)
+    if samples:
+        print(f"» sample feeds: {samples()} file(s) written to {config.LANDING_DIR}", flush=True)
+    api = Api(deployment)
+    wait_for_dag(api)
+    since = dt.datetime.now(dt.UTC)
+    backfill = submit(api, months)
+    print(f"» backfill {backfill}: {len(months)} month(s), in order, one at a time; watch them in the UI", flush=True)
+    done: dict[dt.date, dict[str, Any]] = {}
+
+    def finished(month: dt.date, state: str, tis: list[dict[str, Any]], run: dict[str, Any]) -> None:
+        spent = stage_seconds(tis, run)
+        done[month] = {"state": state, "tis": tis, "spent": spent}
+        stages = ", ".join(f"{stage} {spent.get(stage, 0):.0f}" for stage in STAGES)
+        wall = spent.get("wall", 0)
+        print(
+            f"  {month:%Y-%m}  {state:<8} {month_line(month)}  ({wall:.0f} s: {stages};"
+            f" airflow {wall - spent.get('busy', 0):.0f})",
+            flush=True,
+        )
+
+    follow(api, months, since, finished)
+    return done
+
+
+def broken_runs(done: dict[dt.date, dict[str, Any]]) -> list[str]:
+    """The months whose run failed for another reason than the gate's checks: month and failed tasks each."""
+    broken = []
+    for month, run in done.items():
+        failed = sorted(str(t["task_id"]) for t in run["tis"] if t.get("state") in ("failed", "upstream_failed"))
+        if [task for task in failed if task != "check"]:
+            broken.append(f"{month:%Y-%m}: {', '.join(failed)}")
+    return broken
+
+
+def load_dag(dag_id: str = DAG_ID):  # type: ignore[no-untyped-def]
+    """The DAG object of ``dags/<dag_id>.py``, for ``dag.test()``."""
+    import importlib.util  # noqa: PLC0415
+
+    spec = importlib.util.spec_from_file_location(dag_id, config.PROJECT_ROOT / "dags" / f"{dag_id}.py")
+    if not (spec and spec.loader):
+        raise ImportError(dag_id)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, dag_id)()
+
+
+def test_month(dag, month: dt.date, log: Path, tis: list[dict[str, Any]] | None = None) -> str:  # type: ignore[no-untyped-def]
+    """One month through ``dag.test()`` (in this process, no scheduler; ``include.bootstrap.prepare_developer_runtime``
+    first); returns the run's final state (``tis``: filled with its task instances, as the REST API gives them)."""
+    import pendulum  # noqa: PLC0415
+
+    logical = pendulum.datetime(month.year, month.month, 1, tz="UTC")  # as the scheduler's runs have it
+    with _output_to(log):
+        run = dag.test(logical_date=logical, run_conf={"month": f"{month:%Y-%m}"})
+    if tis is not None:
+        tis.extend(_ti_dict(ti) for ti in run.get_task_instances())
+    return str(getattr(run, "state", run))
+
+
+@contextlib.contextmanager
+def _output_to(log: Path) -> Iterator[None]:
+    """Send this process's stdout/stderr (Airflow's task logs) to ``log`` for the duration."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(log, "a", encoding="utf-8") as handle:
+        os.dup2(handle.fileno(), 1)
+        os.dup2(handle.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def _ti_dict(ti) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """A task instance of ``dag.test()`` as the REST API gives one (what ``stage_seconds`` reads)."""
+
+    def iso(value: dt.datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "task_id": ti.task_id,
+        "map_index": ti.map_index,
+        "state": str(ti.state),
+        "queued_when": iso(ti.queued_dttm),
+        "start_date": iso(ti.start_date),
+        "end_date": iso(ti.end_date),
+    }

@@ -35,7 +35,7 @@ from include.dbt_env import OFFLINE
 from include.deploy import packages
 from include.warehouse.connection import Server, server
 from include.warehouse.embedded import free_port
-from include.warehouse.secrets import get_secret
+from include.warehouse.secrets import env_name, get_secret
 
 METADATA_DB = "airflow"
 METADATA_ROLE = "sqw_airflow"
@@ -83,6 +83,13 @@ class Deployment:
     @property
     def password(self) -> str:
         return admin_password()
+
+    def login_lines(self) -> list[str]:
+        """Where the UI is and how to log in, as the commands print it."""
+        return [
+            f"Airflow UI: {self.url}   user {ADMIN_USER}, password {self.password}",
+            f"  (kept in {config.SECRETS_DIR / 'airflow_admin_password'} or {env_name('airflow_admin_password')})",
+        ]
 
 
 def admin_password() -> str:
@@ -262,7 +269,7 @@ def start(shape: str = "local", *, quiet: bool = False) -> Deployment:
 
     A running cluster also serves ``local`` (it is a superset); a running ``local`` is replaced by a cluster.
     """
-    from include.warehouse.setup import ensure_ready  # noqa: PLC0415
+    from include.bootstrap import ensure_ready  # noqa: PLC0415
 
     found = running()
     if found and (found.shape in (shape, "cluster")):

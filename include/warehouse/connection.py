@@ -96,10 +96,3 @@ def server(*, start: bool = True) -> Server:
         admin_password=embedded.superuser_password(),
         embedded=True,
     )
-
-
-def connect(role: str = "admin", *, autocommit: bool = False):  # type: ignore[no-untyped-def]
-    """A psycopg connection as ``role``."""
-    import psycopg  # noqa: PLC0415
-
-    return psycopg.connect(server().url(role), autocommit=autocommit)

@@ -38,6 +38,7 @@ from psycopg.rows import dict_row
 
 from include import charts, config
 from include.gate import blame, dbt_tests
+from include.gate.gate import DECISIONS
 from include.gate.rule_schema import Rule, Side, parse
 from include.ingest import values
 from include.ingest.contract import contracts
@@ -52,12 +53,8 @@ MAX_DECIMALS = 6  # a figure shown in its printed unit never carries more decima
 # its own base). The same table dbt's indicator_units macro repeats; read as data, not imported.
 UNITS_FILE = config.PROJECT_ROOT / "samples" / "figures.yml"
 BEIJING = ZoneInfo("Asia/Shanghai")
-# Labels of the codes dq and ops record (中文, English), for the page and the workbook alike.
-DECISIONS = {
-    "published": ("已发布", "Published"),
-    "partial": ("部分发布", "Partly published"),
-    "held_back": ("暂缓发布", "Held back"),
-}
+# Labels of the codes dq and ops record (中文, English), for the page and the workbook alike; a publication's
+# status reads as gate.DECISIONS.
 RULE_STATUSES = {"passed": ("通过", "Passed"), "failed": ("未通过", "Failed"), "error": ("出错", "Error")}
 SEVERITIES = {"fail": ("阻断", "Blocking"), "warn": ("警告", "Warning")}
 DELIVERIES = {
@@ -234,12 +231,6 @@ def rounded(value: object) -> Decimal | None:
         return None
     exact = Decimal(str(value))
     return exact.quantize(Decimal(1) if exact == exact.to_integral_value() else Decimal("0.01"), ROUND_HALF_UP)
-
-
-def in_unit(value: object, unit: str, decimals: int) -> str:
-    """A base-unit value in ``unit`` at ``decimals`` (270100 人 in 万人 at 2: '27.01万人'); '—' for a missing value."""
-    amount = unit_amount(value, unit, decimals)
-    return "—" if amount is None else f"{amount:f}{unit}"
 
 
 def unit_amount(value: object, unit: str, decimals: int) -> Decimal | None:
@@ -442,7 +433,7 @@ def gather(conn: psycopg.Connection[Any], month: dt.date) -> dict[str, Any]:
     rules = rule_runs(conn, gate_run["gate_run_id"]) if gate_run else []
     decisions = conn.execute(
         """select publication_id, run_id, status, marts, held_back, flagged, rule_results, source_files,
-                  rules_passed, rules_failed, reason, decided_at
+                  rules_passed, rules_failed, rules_warned, reason, decided_at
            from dq.publications where month_start = %s order by publication_id""",
         [month],
     ).fetchall()

@@ -299,7 +299,8 @@ def explain(
 
     result.publications = _dicts(
         conn.execute(
-            """select publication_id, run_id, gate_run_id, status, decided_at, rules_passed, rules_failed, reason
+            """select publication_id, run_id, gate_run_id, status, decided_at, rules_passed, rules_failed,
+                      rules_warned, reason
                from dq.publications where month_start = %s and %s = any(marts) order by publication_id""",
             [start, name],
         )
@@ -431,7 +432,7 @@ def _checks(e: Explanation) -> list[str]:
     lines.append("  发布 Publications (dq.publications):" + ("" if e.publications else " 无 none"))
     lines += [
         f"    #{p['publication_id']} {p['status']} {_text(p['decided_at'])} · run {p['run_id']}"
-        f" · rules passed {p['rules_passed']}, failed {p['rules_failed']}"
+        f" · rules passed {p['rules_passed']}, failed {p['rules_failed']}, warned {_text(p['rules_warned'])}"
         + (f" · {p['reason']}" if p["reason"] else "")
         for p in e.publications
     ]

@@ -9,6 +9,7 @@ import psycopg
 
 from include import config
 from include.gate.blame import BLAMES
+from include.gate.gate import DECISIONS
 from include.warehouse.connection import server
 
 
@@ -17,7 +18,8 @@ def _auditor() -> psycopg.Connection:
 
 
 def month_line(month: dt.date) -> str:
-    """Rows loaded, rules passed/failed and the gate's decision for one month."""
+    """Rows loaded, the rules that passed, failed (fail rules) and warned (warn rules), and the gate's decision
+    for one month."""
     with _auditor() as conn:
         rows = conn.execute(
             "select coalesce(sum(detail_rows), 0), count(*) filter (where status = 'quarantined') "
@@ -25,13 +27,18 @@ def month_line(month: dt.date) -> str:
             [month],
         ).fetchone() or (0, 0)
         decision = conn.execute(
-            "select status, rules_passed, rules_failed from dq.publications where month_start = %s "
+            "select status, rules_passed, rules_failed, rules_warned from dq.publications where month_start = %s "
             "order by publication_id desc limit 1",
             [month],
         ).fetchone()
-    status, passed, failed = decision or ("not decided", 0, 0)
     quarantined = f", {rows[1]} quarantined" if rows[1] else ""
-    return f"{rows[0]:>9,} rows loaded{quarantined}  rules {passed} passed / {failed} failed  → {status}"
+    if not decision:
+        return f"{rows[0]:>9,} rows loaded{quarantined}  → no gate decision"
+    status, passed, failed, warned = decision
+    return (
+        f"{rows[0]:>9,} rows loaded{quarantined}  rules {passed} passed, {failed} failed, {warned} warned"
+        f"  → {DECISIONS[status][1].lower()}"
+    )
 
 
 def league_table(month: dt.date) -> str:
@@ -67,7 +74,8 @@ def cost_line(timings: dict[dt.date, dict[str, float]]) -> str:
 
 
 def findings(months: list[dt.date]) -> list[str]:
-    """The gate's failed rules of the latest run of each month, with declared and computed values."""
+    """The gate's failed fail rules and warn rules (warnings) of the latest run of each month, with declared and
+    computed values."""
     with _auditor() as conn:
         rows = conn.execute(
             """with latest as (
@@ -113,11 +121,13 @@ def summary(
             [months],
         ).fetchall()
         checks = conn.execute(
-            """select count(*) filter (where status = 'passed'), count(*) filter (where status <> 'passed')
-               from (select distinct on (month_start, rule_id) status from dq.rule_runs
+            """select count(*) filter (where status = 'passed'),
+                      count(*) filter (where status <> 'passed' and severity = 'fail'),
+                      count(*) filter (where status <> 'passed' and severity = 'warn')
+               from (select distinct on (month_start, rule_id) status, severity from dq.rule_runs
                      where month_start = any(%s) order by month_start, rule_id, rule_run_id desc) latest""",
             [months],
-        ).fetchone() or (0, 0)
+        ).fetchone() or (0, 0, 0)
     found = server(start=False)
     last = max(months)
     gate_findings = findings(months)
@@ -133,8 +143,8 @@ def summary(
                 for month, _, flags in held
                 if flags
             ],
-            f"Checks: {checks[0]} passed, {checks[1]} failed",
-            "Gate findings (failed rules, offending rows):" if gate_findings else "Gate findings: none",
+            f"Checks: {checks[0]} passed, {checks[1]} failed, {checks[2]} warned",
+            "Gate findings (failed and warned rules, offending rows):" if gate_findings else "Gate findings: none",
             *gate_findings,
             cost_line(timings or {}),
             f"Published league table, {last:%Y-%m} (marts.mart_microcredit_league):",

@@ -156,6 +156,7 @@ def summary(sheet: Worksheet, facts: dict[str, Any]) -> None:
         ("决定时间（北京时间） Decided at (Beijing time)", beijing(last["decided_at"]) if last else None),
         ("规则通过 Rules passed", last["rules_passed"] if last else None),
         ("规则未通过 Rules failed", last["rules_failed"] if last else None),
+        ("规则警告 Rules warned", last["rules_warned"] if last else None),
         ("已发布 Published", lines(mart(m) for m in outcome.get("published", []))),
         (
             "已发布但附警示 Published with a warning flag",
@@ -219,7 +220,8 @@ def completeness(facts: dict[str, Any]) -> tuple[list[str], list[list[object]]]:
 def publications(decisions: list[dict[str, Any]]) -> tuple[list[str], list[list[object]]]:
     headers = ["编号 Publication", "决定时间（北京时间） Decided at (Beijing time)", "结论 Decision", "批次 Run"]
     headers += ["已发布 Published marts", "附警示 Flagged", "暂缓发布 Held back", "规则通过 Rules passed"]
-    headers += ["规则未通过 Rules failed", "原因 Reason", "来源文件 Source files", "文件 SHA-256 File SHA-256"]
+    headers += ["规则未通过 Rules failed", "规则警告 Rules warned", "原因 Reason", "来源文件 Source files"]
+    headers += ["文件 SHA-256 File SHA-256"]
     rows = [
         [
             d["publication_id"],
@@ -231,6 +233,7 @@ def publications(decisions: list[dict[str, Any]]) -> tuple[list[str], list[list[
             lines(mart(m) for m in d["held_back"]),
             d["rules_passed"],
             d["rules_failed"],
+            d["rules_warned"],
             d["reason"],
             lines(f"{f['file_name']} ({f['feed']}, v{f['version']})" for f in d["source_files"]),
             lines(f["sha256"] for f in d["source_files"]),

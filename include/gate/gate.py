@@ -28,21 +28,23 @@ from include.gate.checksum import table_checksum
 from include.gate.lineage import lineage
 from include.gate.rule_schema import WAREHOUSE, Rule, Schemas, all_rules
 
+DECISIONS = {  # dq.publications.status: (中文, English)
+    "published": ("已发布", "Published"),
+    "partial": ("部分发布", "Partly published"),  # some marts published, the ones failed rules taint held back
+    "held_back": ("暂缓发布", "Held back"),
+}
+
 
 @dataclass(frozen=True)
 class Verdict:
     month: dt.date
     passed: list[str]
-    failed: list[str]  # rule ids of severity fail that failed (or errored)
-    warned: list[str]  # rule ids of severity warn that failed
+    failed: list[str]  # rule ids of severity fail that failed (or errored): they hold marts back
+    warned: list[str]  # rule ids of severity warn that failed (or errored): warnings, which hold nothing back
     held_back: dict[str, list[str]] = field(default_factory=dict)  # mart -> the failed rules that taint it
     owners: dict[str, str] = field(default_factory=dict)  # rule id -> owning department
     flagged: dict[str, list[str]] = field(default_factory=dict)  # mart -> findings it is published with
     gate_run_id: int | None = None  # the dq.gate_runs row of the validation that decided it
-
-    @property
-    def publishable(self) -> bool:
-        return not self.failed
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -488,7 +490,7 @@ UNCHECKED = "candidate:changed_since_validation"  # what holds back a mart rebui
 @dataclass(frozen=True)
 class Publication:
     publication_id: int
-    status: str  # published | partial | held_back
+    status: str  # a key of DECISIONS
     released: list[str]  # the marts whose month was published
     held: list[str]  # the marts held back (their published month stays as it was)
 
@@ -534,8 +536,8 @@ def publish(conn: Connection, verdict: Verdict, run_id: str, *, try_number: int 
         results = {"failed": verdict.failed, "warned": verdict.warned, "held_back": held_back, "flagged": flagged}
         (publication_id,) = conn.execute(
             """insert into dq.publications (run_id, month_start, status, marts, held_back, source_files,
-                   rule_results, rules_passed, rules_failed, reason, flagged, gate_run_id, try_number)
-               values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) returning publication_id""",
+                   rule_results, rules_passed, rules_failed, rules_warned, reason, flagged, gate_run_id, try_number)
+               values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) returning publication_id""",
             [
                 run_id,
                 verdict.month,
@@ -545,7 +547,8 @@ def publish(conn: Connection, verdict: Verdict, run_id: str, *, try_number: int 
                 Jsonb(_source_files(conn, verdict.month)),
                 Jsonb(results),
                 len(verdict.passed),
-                len(verdict.failed) + len(verdict.warned),
+                len(verdict.failed),
+                len(verdict.warned),
                 reason,
                 Jsonb(flagged),
                 verdict.gate_run_id,

@@ -101,3 +101,22 @@ update dq.publications as p set gate_run_id = (
     select max(g.gate_run_id) from dq.gate_runs as g
     where g.run_id = p.run_id and g.month_start = p.month_start and g.started_at <= p.decided_at
 ) where p.gate_run_id is null;
+
+-- Since issue 14: a warning is not a failure. rules_failed counts the fail rules that failed (or errored),
+-- rules_warned the warn rules that did. A decision recorded before counted both in rules_failed: it is split
+-- here by the rule ids its rule_results kept (the sum stays what was recorded); one from before rule_results
+-- (issue 5) keeps its count, with rules_warned null.
+alter table dq.publications add column if not exists rules_warned integer;
+update dq.publications
+set rules_failed = jsonb_array_length(rule_results -> 'failed'),
+    rules_warned = jsonb_array_length(rule_results -> 'warned')
+where
+    rules_warned is null
+    and jsonb_typeof(rule_results -> 'failed') = 'array'
+    and jsonb_typeof(rule_results -> 'warned') = 'array'
+    and rules_failed = jsonb_array_length(rule_results -> 'failed') + jsonb_array_length(rule_results -> 'warned');
+comment on column dq.publications.rules_passed is 'The rules (and dbt tests) of the gate run that passed.';
+comment on column dq.publications.rules_failed is
+'The fail rules that failed or errored: they hold back the marts they taint. Before issue 14 (a row whose rules_warned is null) it counted the warnings too.';
+comment on column dq.publications.rules_warned is
+'The warn rules that failed or errored: warnings, which hold nothing back. Null on a decision recorded before issue 14 that rule_results cannot split.';

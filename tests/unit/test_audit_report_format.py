@@ -258,7 +258,8 @@ def facts(monkeypatch) -> dict:
         "rule_results": {},
         "source_files": [{"file_name": HOSTILE[0], "feed": "microcredit", "version": 1, "sha256": "cd"}],
         "rules_passed": 1,
-        "rules_failed": 3,
+        "rules_failed": 1,
+        "rules_warned": 2,
         "reason": HOSTILE[1],
         "decided_at": DECIDED,
     }

@@ -19,7 +19,7 @@ def _auditor() -> psycopg.Connection:
 
 def month_line(month: dt.date) -> str:
     """Rows loaded, the rules that passed, failed (fail rules) and warned (warn rules), and the gate's decision
-    for one month."""
+    for one month (with the marts published with a warning flag: a declared figure their mart contradicts)."""
     with _auditor() as conn:
         rows = conn.execute(
             "select coalesce(sum(detail_rows), 0), count(*) filter (where status = 'quarantined') "
@@ -27,17 +27,17 @@ def month_line(month: dt.date) -> str:
             [month],
         ).fetchone() or (0, 0)
         decision = conn.execute(
-            "select status, rules_passed, rules_failed, rules_warned from dq.publications where month_start = %s "
-            "order by publication_id desc limit 1",
+            "select status, rules_passed, rules_failed, rules_warned, (select count(*) from jsonb_object_keys(flagged))"
+            " from dq.publications where month_start = %s order by publication_id desc limit 1",
             [month],
         ).fetchone()
     quarantined = f", {rows[1]} quarantined" if rows[1] else ""
     if not decision:
         return f"{rows[0]:>9,} rows loaded{quarantined}  → no gate decision"
-    status, passed, failed, warned = decision
+    status, passed, failed, warned, flagged = decision
     return (
         f"{rows[0]:>9,} rows loaded{quarantined}  rules {passed} passed, {failed} failed, {warned} warned"
-        f"  → {DECISIONS[status][1].lower()}"
+        f"  → {DECISIONS[status][1].lower()}" + (f" ({flagged} marts with a warning flag)" if flagged else "")
     )
 
 
@@ -63,8 +63,8 @@ def league_table(month: dt.date) -> str:
 
 def cost_line(timings: dict[dt.date, dict[str, float]]) -> str:
     """The dbt cost of the last month against the first, from one run's task timings."""
-    first, last = min(timings), max(timings)
-    if first == last or not timings[first].get("dbt"):
+    first, last = min(timings, default=None), max(timings, default=None)
+    if first is None or last is None or first == last or not timings[first].get("dbt"):
         return ""
     ratio = timings[last]["dbt"] / timings[first]["dbt"]
     return (

@@ -155,7 +155,8 @@ def cmd_rules(_: argparse.Namespace) -> int:
 
     server = ensure_ready()
     env = {**os.environ, **dbt_env(server)}
-    subprocess.run([DBT, "run", "--quiet"], cwd=config.DBT_PROJECT_DIR, env=env, check=True)
+    for command in ("seed", "run"):  # the relations the rules read, also on a fresh warehouse
+        subprocess.run([DBT, command, "--quiet"], cwd=config.DBT_PROJECT_DIR, env=env, check=True)
     with psycopg.connect(server.url("transformer"), autocommit=True) as conn:
         gate.prepare_views(conn)
     gx_context.compile_context(server.url("transformer", driver="postgresql+psycopg2"))

@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import quote
 
 from include import config
+from include.files import write_if_changed
 from include.gate.rule_schema import WAREHOUSE, Rule, Schemas, all_rules
 from include.gate.rule_sql import compile_sql
 
@@ -169,20 +170,13 @@ def write_readable(gx_dir: str | Path, rules: Sequence[Rule], schemas: Schemas =
     """
     gx_dir = Path(gx_dir)
     for path in sorted(p for store in STORES for p in (gx_dir / store).glob("*.json")):
-        _write_if_changed(path, utf8_json(path.read_text(encoding="utf-8")))
+        write_if_changed(path, utf8_json(path.read_text(encoding="utf-8")))
     pages = query_files(rules, schemas)
     for path in (gx_dir / QUERIES_DIR).glob("*.md"):
         if path.name not in pages:
             path.unlink()
     for name, text in pages.items():
-        _write_if_changed(gx_dir / QUERIES_DIR / name, text)
-
-
-def _write_if_changed(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` (its folder made) unless it already holds it."""
-    if not path.exists() or path.read_text(encoding="utf-8") != text:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        write_if_changed(gx_dir / QUERIES_DIR / name, text)
 
 
 def _get(factory: Any, name: str) -> Any:

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from include import config
+from include.files import write_if_changed
 from include.ingest.contract import LINEAGE_COLUMNS, Column, Contract, Section, Staged, contracts
 
 STAGING_DIR = config.DBT_PROJECT_DIR / "models" / "staging"
@@ -61,13 +62,8 @@ def _meta(column: Column, staged: dict[str, Staged], raw: str) -> dict[str, Any]
     meta: dict[str, Any] = {"contract_type": column.type}
     if column.values and raw == column.name:
         meta["accepted_values"] = list(column.values)
-    if raw in staged:
-        target = staged[raw]
-        meta["staged_as"] = target.name
-        if target.cast:
-            meta["cast"] = target.cast
-        if target.unit:
-            meta["unit_column"] = target.unit
+    if raw in staged:  # how staging casts it is in contract_staging, the one copy the models read
+        meta["staged_as"] = staged[raw].name
     return meta
 
 
@@ -108,9 +104,10 @@ def sources_yaml(contract: Contract) -> str:
 
 
 def staging_macro(found: dict[str, Contract]) -> str:
-    """The ``contract_staging`` macro: for each sheet's source table, [raw, staged name, cast, unit column]."""
+    """The ``contract_staging`` macro: for each sheet's source table, [raw, staged name, cast, unit column]
+    ("" where a column has no cast or no unit)."""
     tables = {
-        f"{section.table}_current": [[c.raw, c.name, c.cast, c.unit] for c in section.staged()]
+        f"{section.table}_current": [[c.raw, c.name, c.cast or "", c.unit or ""] for c in section.staged()]
         for contract in found.values()
         for section in contract.sections
     }
@@ -122,7 +119,7 @@ def staging_macro(found: dict[str, Contract]) -> str:
         "    contracts, not this file. How staging takes each column of a raw feed table:\n"
         "    [raw column, staged name, cast, unit column]. -#}\n"
         "{% macro contract_staging(table_name) -%}\n"
-        "{%- set tables = {\n" + lines.replace("null", "none") + "\n} -%}\n"
+        "{%- set tables = {\n" + lines + "\n} -%}\n"
         "{{ return(tables[table_name]) }}\n"
         "{%- endmacro %}\n"
     )
@@ -166,23 +163,15 @@ def _entity(feed: str, section: Section) -> str:
     return "control_totals" if section.role == "control_totals" else section.table.removeprefix(f"{feed}_")
 
 
-def _write_if_changed(path: Path, text: str) -> bool:
-    if path.exists() and path.read_text(encoding="utf-8") == text:
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return True
-
-
 def sync() -> list[Path]:
     """Write every feed's sources YAML, and a staging model for each sheet without one; the files written."""
-    written = [STAGING_MACRO] if _write_if_changed(STAGING_MACRO, staging_macro(contracts())) else []
+    written = [STAGING_MACRO] if write_if_changed(STAGING_MACRO, staging_macro(contracts())) else []
     for feed, contract in contracts().items():
-        if _write_if_changed(sources_path(feed), sources_yaml(contract)):
+        if write_if_changed(sources_path(feed), sources_yaml(contract)):
             written.append(sources_path(feed))
         for section in contract.sections:
             if staging_model(feed, section) is None:
                 path = STAGING_DIR / feed / f"stg_{feed}__{_entity(feed, section)}.sql"
-                _write_if_changed(path, staging_sql(feed, section))
+                write_if_changed(path, staging_sql(feed, section))
                 written.append(path)
     return written

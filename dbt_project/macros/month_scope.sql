@@ -39,3 +39,26 @@
 {% macro month_filter(column='month_start', keyword='where') -%}
     {%- if var('month') -%} {{ keyword }} {{ column }} = {{ run_month() }} {%- endif -%}
 {%- endmacro %}
+
+{#- The import CTEs a model opens with (GitLab's `simple_cte`, with the month built in): one
+    `select *` CTE per relation, named by its key. A relation in `monthly` is read for the run's month
+    alone (the month filter above); one in `whole`, a dimension or a lookup, is read whole. An import
+    that selects more than that is written out in the model. Each CTE ends with a comma: the model's
+    own CTEs follow. -#}
+{% macro import_ctes(monthly={}, whole={}) -%}
+    {%- for name, relation in monthly.items() %}
+{{ name }} as (
+
+    select * from {{ ref(relation) }}
+    {{ month_filter() }}
+
+),
+{% endfor -%}
+    {%- for name, relation in whole.items() %}
+{{ name }} as (
+
+    select * from {{ ref(relation) }}
+
+),
+{% endfor -%}
+{%- endmacro %}

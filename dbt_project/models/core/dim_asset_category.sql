@@ -1,10 +1,6 @@
 with
 
-asset_categories as (
-
-    select * from {{ ref('ref_asset_categories') }}
-
-),
+{{ import_ctes(whole={'asset_categories': 'ref_asset_categories'}) }}
 
 final as (
 

@@ -1,10 +1,6 @@
 with
 
-counties as (
-
-    select * from {{ ref('ref_counties') }}
-
-),
+{{ import_ctes(whole={'counties': 'ref_counties'}) }}
 
 final as (
 

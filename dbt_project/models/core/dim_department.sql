@@ -2,11 +2,7 @@
     that sends several feeds prints its name differently in each contract; the shortest is kept. -#}
 with
 
-feeds as (
-
-    select * from {{ ref('stg_ops__feeds') }}
-
-),
+{{ import_ctes(whole={'feeds': 'stg_ops__feeds'}) }}
 
 final as (
 

@@ -1,10 +1,6 @@
 with
 
-programs as (
-
-    select * from {{ ref('ref_programs') }}
-
-),
+{{ import_ctes(whole={'programs': 'ref_programs'}) }}
 
 final as (
 

@@ -1,10 +1,6 @@
 with
 
-project_types as (
-
-    select * from {{ ref('ref_project_types') }}
-
-),
+{{ import_ctes(whole={'project_types': 'ref_project_types'}) }}
 
 final as (
 

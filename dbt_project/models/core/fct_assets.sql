@@ -2,18 +2,10 @@
 
 with
 
-assets as (
-
-    select * from {{ ref('stg_poverty_assets__assets') }}
-    {{ month_filter() }}
-
-),
-
-asset_categories as (
-
-    select * from {{ ref('dim_asset_category') }}
-
-),
+{{ import_ctes(
+    monthly={'assets': 'stg_poverty_assets__assets'},
+    whole={'asset_categories': 'dim_asset_category'}
+) }}
 
 final as (
 

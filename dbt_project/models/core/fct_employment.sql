@@ -3,12 +3,7 @@
 
 with
 
-workers as (
-
-    select * from {{ ref('stg_employment__workers') }}
-    {{ month_filter() }}
-
-),
+{{ import_ctes(monthly={'workers': 'stg_employment__workers'}) }}
 
 final as (
 

@@ -2,19 +2,9 @@
 
 with
 
-microcredit as (
-
-    select * from {{ ref('stg_microcredit__loans') }}
-    {{ month_filter() }}
-
-),
-
-student_loans as (
-
-    select * from {{ ref('stg_student_loans__loans') }}
-    {{ month_filter() }}
-
-),
+{{ import_ctes(
+    monthly={'microcredit': 'stg_microcredit__loans', 'student_loans': 'stg_student_loans__loans'}
+) }}
 
 microcredit_accounts as (
 

@@ -3,12 +3,7 @@
 
 with
 
-households as (
-
-    select * from {{ ref('stg_monitored_households__households') }}
-    {{ month_filter() }}
-
-),
+{{ import_ctes(monthly={'households': 'stg_monitored_households__households'}) }}
 
 final as (
 

@@ -11,32 +11,10 @@
 
 with
 
-linkage_projects as (
-
-    select * from {{ ref('stg_linkage_projects__projects') }}
-    {{ month_filter() }}
-
-),
-
-water_projects as (
-
-    select * from {{ ref('stg_water_projects__projects') }}
-    {{ month_filter() }}
-
-),
-
-housing_renovations as (
-
-    select * from {{ ref('stg_housing_renovation__renovations') }}
-    {{ month_filter() }}
-
-),
-
-project_types as (
-
-    select * from {{ ref('dim_project_type') }}
-
-),
+{{ import_ctes(
+    monthly={'linkage_projects': 'stg_linkage_projects__projects', 'water_projects': 'stg_water_projects__projects', 'housing_renovations': 'stg_housing_renovation__renovations'},
+    whole={'project_types': 'dim_project_type'}
+) }}
 
 unioned as (
 

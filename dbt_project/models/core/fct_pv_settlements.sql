@@ -2,12 +2,7 @@
 
 with
 
-settlements as (
-
-    select * from {{ ref('stg_pv_stations__settlements') }}
-    {{ month_filter() }}
-
-),
+{{ import_ctes(monthly={'settlements': 'stg_pv_stations__settlements'}) }}
 
 final as (
 

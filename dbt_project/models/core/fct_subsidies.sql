@@ -2,32 +2,10 @@
 
 with
 
-social_assistance as (
-
-    select * from {{ ref('stg_social_assistance__payments') }}
-    {{ month_filter() }}
-
-),
-
-disability_subsidies as (
-
-    select * from {{ ref('stg_disability_subsidies__payments') }}
-    {{ month_filter() }}
-
-),
-
-education_aid as (
-
-    select * from {{ ref('stg_education_aid__payments') }}
-    {{ month_filter() }}
-
-),
-
-programs as (
-
-    select * from {{ ref('dim_program') }}
-
-),
+{{ import_ctes(
+    monthly={'social_assistance': 'stg_social_assistance__payments', 'disability_subsidies': 'stg_disability_subsidies__payments', 'education_aid': 'stg_education_aid__payments'},
+    whole={'programs': 'dim_program'}
+) }}
 
 payments as (
 

@@ -6,12 +6,7 @@
 
 with
 
-payments as (
-
-    select * from {{ ref('fct_subsidies') }}
-    {{ month_filter() }}
-
-),
+{{ import_ctes(monthly={'payments': 'fct_subsidies'}) }}
 
 programs as (
 

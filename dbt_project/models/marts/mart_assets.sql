@@ -2,12 +2,10 @@
 
 with
 
-assets as (
-
-    select * from {{ ref('fct_assets') }}
-    {{ month_filter() }}
-
-),
+{{ import_ctes(
+    monthly={'assets': 'fct_assets'},
+    whole={'counties': 'dim_county', 'asset_categories': 'dim_asset_category'}
+) }}
 
 -- The year to date of the run's month: generation and revenue are flows, and the year's total is a
 -- figure (上网电量, 电费 January–December). Reads at most the year's partitions, never other years.
@@ -24,18 +22,6 @@ pv_months as (
 
     select distinct month_start from pv_year
     {{ month_filter() }}
-
-),
-
-counties as (
-
-    select * from {{ ref('dim_county') }}
-
-),
-
-asset_categories as (
-
-    select * from {{ ref('dim_asset_category') }}
 
 ),
 

@@ -2,25 +2,10 @@
 
 with
 
-workers as (
-
-    select * from {{ ref('fct_employment') }}
-    {{ month_filter() }}
-
-),
-
-control_totals as (
-
-    select * from {{ ref('stg_employment__control_totals') }}
-    {{ month_filter() }}
-
-),
-
-counties as (
-
-    select * from {{ ref('dim_county') }}
-
-),
+{{ import_ctes(
+    monthly={'workers': 'fct_employment', 'control_totals': 'stg_employment__control_totals'},
+    whole={'counties': 'dim_county'}
+) }}
 
 months as (
 

@@ -2,30 +2,10 @@
 
 with
 
-completeness as (
-
-    select * from {{ ref('stg_ops__feed_completeness') }}
-    {{ month_filter() }}
-
-),
-
-feeds as (
-
-    select * from {{ ref('stg_ops__feeds') }}
-
-),
-
-departments as (
-
-    select * from {{ ref('dim_department') }}
-
-),
-
-counties as (
-
-    select * from {{ ref('dim_county') }}
-
-),
+{{ import_ctes(
+    monthly={'completeness': 'stg_ops__feed_completeness'},
+    whole={'feeds': 'stg_ops__feeds', 'departments': 'dim_department', 'counties': 'dim_county'}
+) }}
 
 county_rows as (
 

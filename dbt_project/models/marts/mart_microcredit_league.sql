@@ -2,25 +2,17 @@
 
 with
 
+{{ import_ctes(
+    monthly={'control_totals': 'stg_microcredit__control_totals'},
+    whole={'counties': 'dim_county'}
+) }}
+
 loans as (
 
     select * from {{ ref('fct_loans') }}
     where
         loan_program = 'microcredit'
     {{ month_filter(keyword='and') }}
-
-),
-
-control_totals as (
-
-    select * from {{ ref('stg_microcredit__control_totals') }}
-    {{ month_filter() }}
-
-),
-
-counties as (
-
-    select * from {{ ref('dim_county') }}
 
 ),
 

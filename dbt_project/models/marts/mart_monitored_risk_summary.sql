@@ -4,18 +4,7 @@
 
 with
 
-households as (
-
-    select * from {{ ref('fct_monitored_households') }}
-    {{ month_filter() }}
-
-),
-
-counties as (
-
-    select * from {{ ref('dim_county') }}
-
-),
+{{ import_ctes(monthly={'households': 'fct_monitored_households'}, whole={'counties': 'dim_county'}) }}
 
 categories as (
 

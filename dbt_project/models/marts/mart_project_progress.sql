@@ -2,24 +2,10 @@
 
 with
 
-projects as (
-
-    select * from {{ ref('fct_projects') }}
-    {{ month_filter() }}
-
-),
-
-project_types as (
-
-    select * from {{ ref('dim_project_type') }}
-
-),
-
-counties as (
-
-    select * from {{ ref('dim_county') }}
-
-),
+{{ import_ctes(
+    monthly={'projects': 'fct_projects'},
+    whole={'project_types': 'dim_project_type', 'counties': 'dim_county'}
+) }}
 
 typed as (
 

@@ -6,18 +6,14 @@
 
 with
 
+{{ import_ctes(whole={'counties': 'dim_county'}) }}
+
 loans as (
 
     select * from {{ ref('fct_loans') }}
     where
         loan_program = 'student_loan'
     {{ month_filter(keyword='and') }}
-
-),
-
-counties as (
-
-    select * from {{ ref('dim_county') }}
 
 ),
 

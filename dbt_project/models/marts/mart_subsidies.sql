@@ -6,12 +6,7 @@
 
 with
 
-payments as (
-
-    select * from {{ ref('fct_subsidies') }}
-    {{ month_filter() }}
-
-),
+{{ import_ctes(monthly={'payments': 'fct_subsidies'}, whole={'counties': 'dim_county'}) }}
 
 first_payments as (
 
@@ -26,12 +21,6 @@ programs as (
 
     select * from {{ ref('dim_program') }}
     where fact = 'fct_subsidies'
-
-),
-
-counties as (
-
-    select * from {{ ref('dim_county') }}
 
 ),
 

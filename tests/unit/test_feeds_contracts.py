@@ -15,9 +15,10 @@ import pytest
 from include import config
 from include.ingest.contract import COLUMN_TYPES, contracts
 from include.ingest.load import discover, parse_delivery
-from samples import GENERATORS, figures, measures
+from samples import GENERATORS, measures
 from samples.common import arrival_day, counties
 from samples.measures import Cube
+from tests import readback
 
 SCALE = 0.01
 MONTHS = (1, 12)
@@ -99,8 +100,8 @@ def test_control_totals_are_what_the_parsed_detail_adds_up_to(feed, landing):
         (delivery,) = discover(contract, dt.date(config.YEAR, month, 1), landing)
         parsed, _, _ = parse_delivery(contract, delivery, KEY)
         cube = Cube(detail_names, [t.measure for t in measured if t.measure is not None])
-        cube.add_all(figures.canonical(contract.section("detail"), parsed["detail"].records, detail_names))
-        totals = figures.canonical(contract.section("control_totals"), parsed["control_totals"].records, totals_names)
+        cube.add_all(readback.canonical(contract.section("detail"), parsed["detail"].records, detail_names))
+        totals = readback.canonical(contract.section("control_totals"), parsed["control_totals"].records, totals_names)
         for row in totals:
             declared = dict(zip(totals_names, row, strict=True))
             for total in measured:

@@ -23,6 +23,7 @@ import pytest
 from include import config
 from include.ingest.contract import contracts
 from samples import GENERATORS, figures
+from tests import readback
 
 SCALE = float(os.environ.get("SQW_FIGURES_SCALE", "1"))
 KEY = b"test-key-for-published-figures-0"
@@ -231,7 +232,7 @@ def _expected(feed: str, code: str) -> Decimal:
 def test_published_figures_are_reproduced_from_the_files(feed, tmp_path: Path):
     months = _months(feed)
     GENERATORS[feed].generate(tmp_path, months=months, scale=SCALE)
-    by_month = figures.from_files(feed, tmp_path, months, KEY)
+    by_month = readback.from_files(feed, tmp_path, months, KEY)
     shutil.rmtree(tmp_path / feed)  # up to 400 MB a feed at scale 1
     values = figures.evaluate({feed: by_month}, 12)
     mine = [

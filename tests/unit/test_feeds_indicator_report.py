@@ -18,6 +18,7 @@ from include import config
 from include.ingest.contract import contracts
 from include.ingest.load import discover, parse_delivery
 from samples import GENERATORS, figures, indicator_report
+from tests import readback
 
 SCALE = 0.01
 MONTHS = (1, 2, 3, 12)
@@ -35,7 +36,7 @@ def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def computed(landing: Path) -> dict[int, dict[str, dict[str, object]]]:
-    by_feed = {feed: figures.from_files(feed, landing, range(1, 13), KEY) for feed in FIGURE_FEEDS}
+    by_feed = {feed: readback.from_files(feed, landing, range(1, 13), KEY) for feed in FIGURE_FEEDS}
     return {month: figures.evaluate(by_feed, month) for month in MONTHS}
 
 
@@ -46,7 +47,7 @@ def declared(landing: Path, month: int) -> dict[tuple[str, str], tuple[str, str]
     parsed, findings, _ = parse_delivery(contract, delivery, KEY)
     assert not [f for f in findings if f.severity == "error"]
     names = ["county", "indicator_code", "value", "unit"]
-    rows = figures.canonical(contract.section("detail"), parsed["detail"].records, names)
+    rows = readback.canonical(contract.section("detail"), parsed["detail"].records, names)
     return {(county, code): (str(value), unit) for county, code, value, unit in rows}
 
 

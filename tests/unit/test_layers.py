@@ -1,6 +1,8 @@
 """The warehouse layer is the ground floor: it imports nothing of the floors above it (ingestion, the gate).
+Bootstrapping composes the layers from above (``include.bootstrap``).
 
-Bootstrapping composes the layers from above (``include.bootstrap``)."""
+The sample generator (``samples/``) is demo data, not production code: of the project it reads the
+config and the contracts, never the ingest parser, the gate or the warehouse."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ import pytest
 
 WAREHOUSE = Path(__file__).resolve().parents[2] / "include" / "warehouse"
 ABOVE = ("include.gate", "include.ingest")
+SAMPLES = WAREHOUSE.parents[1] / "samples"
+SAMPLES_MAY_READ = ("include.config", "include.ingest.contract.")
 
 
 def imported(path: Path) -> list[tuple[int, str]]:
@@ -35,3 +39,13 @@ def test_the_check_sees_the_imports_it_forbids(tmp_path):
     layered.write_text("import include.gate.gate\n\ndef f():\n    from include.ingest import ddl\n")
     forbidden = [name for _, name in imported(layered) if name.startswith(ABOVE)]
     assert forbidden == ["include.gate.gate", "include.ingest.ddl"]
+
+
+@pytest.mark.parametrize("path", sorted(SAMPLES.glob("*.py")), ids=lambda path: path.name)
+def test_the_samples_read_only_the_config_and_the_contracts(path):
+    production = [
+        f"{path.name}:{line}: {name}"
+        for line, name in imported(path)
+        if name.startswith("include") and not name.startswith(SAMPLES_MAY_READ)
+    ]
+    assert not production, production

@@ -32,7 +32,6 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import psycopg
-import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from psycopg.rows import dict_row
 
@@ -49,9 +48,6 @@ SUMMARY_LINES = 10  # lines per finding in the summary at the top; it says how m
 PLACES_SHOWN = 5  # counties named on one summary line; the line says how many there are
 CITY_NAME = "商丘市"
 MAX_DECIMALS = 6  # a figure shown in its printed unit never carries more decimals
-# The units an indicator may be declared in, with their factor to the base unit (人, 户, 元, 千瓦时; % is
-# its own base). The same table dbt's indicator_units macro repeats; read as data, not imported.
-UNITS_FILE = config.PROJECT_ROOT / "samples" / "figures.yml"
 BEIJING = ZoneInfo("Asia/Shanghai")
 # Labels of the codes dq and ops record (中文, English), for the page and the workbook alike; a publication's
 # status reads as gate.DECISIONS.
@@ -357,9 +353,10 @@ def published_figures() -> dict[str, dict[str, str]]:
 
 @cache
 def unit_factors() -> dict[str, Decimal]:
-    """Declared unit to its factor to the base unit (万人: 10000; %: 1)."""
-    units = yaml.safe_load(UNITS_FILE.read_text(encoding="utf-8"))["units"]
-    return {unit: Decimal(1) if factor == "percent" else Decimal(str(factor)) for unit, factor in units.items()}
+    """Declared unit to its factor to the base unit (万人: 10000; %: 1): the dbt vars count_units and
+    unit_factors, the table dbt's indicator_units macro converts with."""
+    by_base = [*config.DBT_VARS["count_units"].values(), *config.DBT_VARS["unit_factors"].values()]
+    return {unit: Decimal(str(factor)) for factors in by_base for unit, factor in factors.items()}
 
 
 @cache

@@ -12,7 +12,11 @@
 with
 
 {{ import_ctes(
-    monthly={'linkage_projects': 'stg_linkage_projects__projects', 'water_projects': 'stg_water_projects__projects', 'housing_renovations': 'stg_housing_renovation__renovations'},
+    monthly={
+        'linkage_projects': 'stg_linkage_projects__projects',
+        'water_projects': 'stg_water_projects__projects',
+        'housing_renovations': 'stg_housing_renovation__renovations',
+    },
     whole={'project_types': 'dim_project_type'}
 ) }}
 

@@ -3,7 +3,11 @@
 with
 
 {{ import_ctes(
-    monthly={'social_assistance': 'stg_social_assistance__payments', 'disability_subsidies': 'stg_disability_subsidies__payments', 'education_aid': 'stg_education_aid__payments'},
+    monthly={
+        'social_assistance': 'stg_social_assistance__payments',
+        'disability_subsidies': 'stg_disability_subsidies__payments',
+        'education_aid': 'stg_education_aid__payments',
+    },
     whole={'programs': 'dim_program'}
 ) }}
 

@@ -18,6 +18,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 STATE = Path(os.environ.setdefault("SQW_STATE_DIR", str(ROOT / ".local" / "test")))
 os.environ.setdefault("SQW_LANDING_DIR", str(STATE / "landing"))
+# The test warehouse is wiped at every session: it need not force its writes to disk (include/warehouse/embedded.py).
+os.environ.setdefault("SQW_PG_THROWAWAY", "1")
 from include.dbt_env import OFFLINE  # noqa: E402  (here: include.config reads the two folders above)
 
 os.environ.update(

@@ -5,6 +5,11 @@ bundled in the ``pgserver`` wheel, so that pip alone suffices. ``SQW_PG_SOURCE``
 (``system`` or ``wheel``) forces one, ``SQW_PG_BIN`` names a folder outright.
 ``initdb`` refuses to run as root; as root the server runs as an unprivileged
 system user that owns only the data folder.
+
+``SQW_PG_THROWAWAY=1`` (the test suite sets it) initialises a server that never
+forces its writes to disk (``fsync``, ``full_page_writes`` off): it survives a
+killed server process, not a crash of the machine, which is all a warehouse
+wiped at every test session needs. ``make run``'s warehouse stays durable.
 """
 
 from __future__ import annotations
@@ -181,6 +186,8 @@ def _initdb(pgdata: Path, bindir: Path) -> None:
         "timezone": "'Asia/Shanghai'",
         "logging_collector": "off",
     }
+    if os.environ.get("SQW_PG_THROWAWAY") == "1":
+        settings |= {"fsync": "off", "full_page_writes": "off"}
     conf = "".join(f"{key} = {value}\n" for key, value in settings.items())
     with open(pgdata / "postgresql.conf", "a", encoding="utf-8") as handle:
         handle.write("\n# set by include/warehouse/embedded.py\n" + conf)
